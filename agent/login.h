@@ -1,0 +1,19 @@
+/*
+ * login.h - interactive login (authorization code + PKCE through the
+ * browser, or the device grant), logout with revocation, and refresh.
+ */
+#ifndef MM_LOGIN_H
+#define MM_LOGIN_H
+
+#include "agent.h"
+
+void mm_login_op(mm_profile *p, mm_conn *c, mm_request *req);
+void mm_login_wait_op(mm_profile *p, mm_conn *c, mm_request *req);
+
+/* Wipe memory, revoke (oauth, best effort), erase the keyring item, then
+ * call done on the loop thread. */
+void mm_logout_start(mm_profile *p, mm_store_done done, void *arg);
+/* Add the revoke outcome of the last logout to a reply. */
+void mm_logout_annotate(mm_profile *p, cJSON *reply);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * main.c - mimir-agent: option parsing, process hardening, daemonizing and
+ * the event loop's lifetime.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "agent.h"
+#include "log.h"
+#include "mimir/paths.h"
+#include "mimir/version.h"
+
+static const char usage[] =
+    "usage: mimir-agent [options]\n"
+    "\n"
+    "Per-user credential agent for Mimir.  Keeps refresh tokens and API keys in\n"
+    "the keyring and serves short-lived access tokens on a Unix socket.\n"
+    "Normally started by mimir-helper or by systemd (mimir-agent.socket).\n"
+    "\n"
+    "  -f, --foreground         stay in the foreground, log to stderr\n"
+    "  -s, --socket PATH        socket path (default: $MIMIR_AGENT_SOCK, else\n"
+    "                           $XDG_RUNTIME_DIR/mimir/agent.sock, else\n"
+    "                           /tmp/mimir-$UID/agent.sock)\n"
+    "  -c, --config FILE        config file (default: $MIMIR_CONFIG, else\n"
+    "                           $XDG_CONFIG_HOME/mimir/config.json)\n"
+    "      --idle-timeout SEC   close idle client connections after SEC (default 60)\n"
+    "      --login-timeout SEC  abandon an unfinished login after SEC (default 300)\n"
+    "      --log-file FILE      when daemonized, log here (default: none)\n"
+    "  -v, --verbose            debug logging (never includes secrets)\n"
+    "  -h, --help               this help\n"
+    "  -V, --version            print the version\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config.\n";
+
+typedef struct {
+    int foreground;
+    char socket[108];
+    const char *log_file;
+    int idle_timeout;
+} options;
+
+static int parse_args(int argc, char **argv, options *o, mm_agent *a)
+{
+    enum { OPT_IDLE = 256, OPT_LOGIN, OPT_LOGFILE };
+    static const struct option longopts[] = {
+        {"foreground", no_argument, NULL, 'f'},  {"socket", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'}, {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"login-timeout", required_argument, NULL, OPT_LOGIN},
+        {"log-file", required_argument, NULL, OPT_LOGFILE},
+        {"verbose", no_argument, NULL, 'v'},     {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},     {0, 0, 0, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "fs:c:vhV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'f': o->foreground = 1; break;
+        case 's':
+            if (optarg[0] != '/' || strlen(optarg) >= sizeof(o->socket))
+                return fprintf(stderr, "mimir-agent: --socket needs an absolute path "
+                               "shorter than 108 bytes\n"), 2;
+            snprintf(o->socket, sizeof(o->socket), "%s", optarg);
+            break;
+        case 'c': snprintf(a->config_path, sizeof(a->config_path), "%s", optarg); break;
+        case OPT_IDLE: o->idle_timeout = atoi(optarg); break;
+        case OPT_LOGIN: a->login_timeout_s = atoi(optarg); break;
+        case OPT_LOGFILE: o->log_file = optarg; break;
+        case 'v': mm_log_set_level(MM_LOG_DEBUG); break;
+        case 'h': fputs(usage, stdout); exit(0);
+        case 'V': puts("mimir-agent " MIMIR_VERSION); exit(0);
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind < argc)
+        return fprintf(stderr, "mimir-agent: unexpected argument '%s'\n%s", argv[optind],
+                       usage), 2;
+    if (o->idle_timeout <= 0 || a->login_timeout_s <= 0)
+        return fprintf(stderr, "mimir-agent: timeouts must be positive\n"), 2;
+    if (!o->socket[0] && mm_socket_path(o->socket, sizeof(o->socket)) != MM_OK)
+        return fprintf(stderr, "mimir-agent: socket path from the environment is invalid "
+                       "(relative or longer than 107 bytes)\n"), 2;
+    if (!a->config_path[0] && mm_config_path(a->config_path, sizeof(a->config_path)) != MM_OK)
+        return fprintf(stderr, "mimir-agent: cannot derive the config path: set "
+                       "MIMIR_CONFIG or HOME\n"), 2;
+    return 0;
+}
+
+/* Secrets live in this process: no core dumps, no ptrace by other
+ * same-uid processes that are not our ancestors (dumpable=0 also makes
+ * /proc/PID/mem unreadable to them). */
+static void harden(void)
+{
+    struct rlimit rl = {0, 0};
+    setrlimit(RLIMIT_CORE, &rl);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max && rl.rlim_max > 0) {
+        rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * Fork into the background.  The parent waits until the child has bound
+ * its socket (or failed), so "mimir-agent && mimir-helper token" never
+ * races, and so the helper's autostart knows at once whether it worked.
+ */
+static int daemonize(int *notify_fd)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0) {
+        close(pfd[1]);
+        char status = 1;
+        ssize_t n;
+        do
+            n = read(pfd[0], &status, 1);
+        while (n < 0 && errno == EINTR);
+        _exit(n == 1 ? status : 1);
+    }
+    close(pfd[0]);
+    setsid();
+    if (chdir("/") < 0) { /* "/" always exists */
+    }
+    *notify_fd = pfd[1];
+    return 0;
+}
+
+static void redirect_stdio(const char *log_file)
+{
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int log = log_file ? open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(log >= 0 ? log : null, 2);
+    if (log >= 0)
+        close(log);
+    close(null);
+}
+
+static void on_signal(mm_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)events;
+    mm_agent *a = data;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            char why[512];
+            if (mm_agent_load_profiles(a, why, sizeof(why)) != MM_OK)
+                mm_warn("reload failed, keeping the previous config: %s", why);
+            else
+                mm_info("configuration reloaded (SIGHUP)");
+        } else {
+            mm_info("signal %u: shutting down", si.ssi_signo);
+            mm_loop_stop(loop);
+        }
+    }
+}
+
+static int setup_signals(mm_agent *a)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL); /* before threads start: they inherit it */
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0 || mm_loop_add_fd(a->loop, fd, EPOLLIN, on_signal, a) < 0)
+        return -1;
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    static mm_agent agent = {.login_timeout_s = 300};
+    mm_agent *a = &agent;
+    options o = {.idle_timeout = 60};
+    int rc = parse_args(argc, argv, &o, a);
+    if (rc)
+        return rc;
+    harden();
+    if (mm_secret_init() != MM_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "mimir-agent: cannot initialise libsodium/libcurl\n");
+        return 1;
+    }
+    int notify = -1, lfd, lock_fd;
+    if (!o.foreground && daemonize(&notify) < 0) {
+        perror("mimir-agent: fork");
+        return 1;
+    }
+    char why[600];
+    mm_err e = mm_server_listen(o.socket, &lfd, &lock_fd, why, sizeof(why));
+    if (e != MM_OK) {
+        fprintf(stderr, "mimir-agent: %s\n", why);
+        return 1;
+    }
+    a->loop = mm_loop_new();
+    int sfd = a->loop ? setup_signals(a) : -1;
+    a->worker = sfd >= 0 ? mm_worker_new(a->loop, 4) : NULL;
+    if (!a->worker) {
+        fprintf(stderr, "mimir-agent: cannot set up the event loop\n");
+        return 1;
+    }
+    if (mm_agent_load_profiles(a, why, sizeof(why)) != MM_OK)
+        mm_error("%s (starting with no profiles; fix the file and send SIGHUP or run "
+                 "'mimir-helper reload')", why);
+    mm_server_opts sopts = {.idle_timeout_ms = o.idle_timeout * 1000, .line_timeout_ms = 10000};
+    a->server = mm_server_new(a->loop, lfd, &sopts, mm_agent_on_line, a);
+    if (!a->server)
+        return fprintf(stderr, "mimir-agent: cannot serve %s\n", o.socket), 1;
+    mm_info("mimir-agent %s listening on %s (pid %ld)", MIMIR_VERSION, o.socket, (long)getpid());
+    if (notify >= 0) {
+        redirect_stdio(o.log_file);
+        char ok = 0;
+        if (write(notify, &ok, 1) < 0) { /* parent gone: nothing to tell */
+        }
+        close(notify);
+    }
+    mm_loop_run(a->loop);
+
+    a->shutting_down = 1;
+    mm_worker_free(a->worker); /* first: jobs reference profiles */
+    mm_agent_free_profiles(a);
+    mm_server_free(a->server);
+    if (lock_fd >= 0) /* not socket-activated: the socket file is ours */
+        unlink(o.socket);
+    close(lfd);
+    close(sfd);
+    mm_loop_free(a->loop);
+    curl_global_cleanup();
+    mm_info("stopped");
+    return 0;
+}

@@ -1,0 +1,65 @@
+/* secret.c - guarded secret buffers and wipe-on-free JSON (see secret.h). */
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "secret.h"
+
+/* Wipe the whole usable block: cJSON does not tell us how much it used. */
+static void wiping_free(void *p)
+{
+    if (!p)
+        return;
+    sodium_memzero(p, malloc_usable_size(p));
+    free(p);
+}
+
+mm_err mm_secret_init(void)
+{
+    if (sodium_init() < 0)
+        return MM_ERR_INTERNAL;
+    cJSON_Hooks hooks = {.malloc_fn = malloc, .free_fn = wiping_free};
+    cJSON_InitHooks(&hooks);
+    return MM_OK;
+}
+
+mm_secret *mm_secret_new(const char *data, size_t len)
+{
+    mm_secret *s = sodium_malloc(sizeof(*s) + len + 1);
+    if (!s)
+        return NULL;
+    s->len = len;
+    memcpy(s->data, data, len);
+    s->data[len] = '\0';
+    return s;
+}
+
+mm_secret *mm_secret_from_str(const char *s) { return s ? mm_secret_new(s, strlen(s)) : NULL; }
+
+void mm_secret_free(mm_secret *s)
+{
+    if (s)
+        sodium_free(s);
+}
+
+void mm_secret_clear(mm_secret **s)
+{
+    mm_secret_free(*s);
+    *s = NULL;
+}
+
+int mm_secret_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    return la == lb && sodium_memcmp(a, b, la) == 0;
+}
+
+void mm_wipe_free(char *s)
+{
+    if (s)
+        sodium_memzero(s, strlen(s));
+    free(s);
+}

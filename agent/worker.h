@@ -1,0 +1,31 @@
+/*
+ * worker.h - run blocking work (keyring calls, HTTP to the IdP) off the
+ * event loop.
+ *
+ * A libsecret call can block for as long as an unlock prompt stays open and
+ * an IdP can hang; neither may stall token serving.  A job's run() executes
+ * on a worker thread and must touch only the job's own data; its done()
+ * runs later on the loop thread, where it may use everything.  Ordering
+ * between jobs of one profile is the caller's business: the profile state
+ * machine never has two jobs in flight for the same profile.
+ */
+#ifndef MM_WORKER_H
+#define MM_WORKER_H
+
+#include "loop.h"
+
+typedef struct mm_job mm_job;
+struct mm_job {
+    void (*run)(mm_job *job);  /* worker thread */
+    void (*done)(mm_job *job); /* loop thread; owns and frees the job */
+    mm_job *next;
+};
+
+typedef struct mm_worker mm_worker;
+
+mm_worker *mm_worker_new(mm_loop *loop, int nthreads);
+void mm_worker_submit(mm_worker *w, mm_job *job);
+/* Finish queued jobs' run()s, join threads, discard pending done()s. */
+void mm_worker_free(mm_worker *w);
+
+#endif

@@ -1,0 +1,191 @@
+/* proto.c - request/response codec for the agent socket (see proto.h). */
+#include <string.h>
+
+#include "mimir/proto.h"
+
+static const char *const op_names[MM_OP__COUNT] = {
+    [MM_OP_HELLO] = "hello",           [MM_OP_STATUS] = "status",
+    [MM_OP_TOKEN] = "token",           [MM_OP_HEADERS] = "headers",
+    [MM_OP_SET_API_KEY] = "set_api_key", [MM_OP_LOGOUT] = "logout",
+    [MM_OP_RELOAD] = "reload",         [MM_OP_LOGIN] = "login",
+    [MM_OP_LOGIN_WAIT] = "login_wait", [MM_OP_SUBSCRIBE] = "subscribe",
+};
+
+const char *mm_op_name(mm_op op)
+{
+    return (op >= 0 && op < MM_OP__COUNT) ? op_names[op] : "unknown";
+}
+
+mm_op mm_op_from_name(const char *name)
+{
+    for (int i = 0; i < MM_OP__COUNT; i++)
+        if (strcmp(op_names[i], name) == 0)
+            return (mm_op)i;
+    return MM_OP_UNKNOWN;
+}
+
+const char *mm_json_str(const cJSON *obj, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+int mm_json_num(const cJSON *obj, const char *key, double *out)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(it))
+        return 0;
+    *out = it->valuedouble;
+    return 1;
+}
+
+mm_err mm_proto_parse_request(const char *line, size_t len, mm_request *req,
+                              const char **why)
+{
+    memset(req, 0, sizeof(*req));
+    req->op = MM_OP_UNKNOWN;
+    *why = NULL;
+    if (len && line[len - 1] == '\r') /* tolerate CRLF from hand-typed input */
+        len--;
+    /* The parser needs no terminator: it is told the length, so embedded
+     * NULs or a missing '\0' cannot make it read past the line. */
+    req->root = cJSON_ParseWithLength(line, len);
+    if (!req->root || !cJSON_IsObject(req->root)) {
+        *why = "request is not a JSON object";
+        return MM_ERR_BAD_REQUEST;
+    }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(req->root, "id");
+    if (id && (cJSON_IsNumber(id) || cJSON_IsString(id)))
+        req->id = id;
+    else if (id) {
+        *why = "\"id\" must be a number or a string";
+        return MM_ERR_BAD_REQUEST;
+    }
+    double v;
+    if (!mm_json_num(req->root, "v", &v)) {
+        *why = "missing protocol version \"v\"";
+        return MM_ERR_BAD_REQUEST;
+    }
+    if (v != MM_PROTO_VERSION) {
+        *why = "this agent speaks protocol version 1";
+        return MM_ERR_UNSUPPORTED_VERSION;
+    }
+    req->op_name = mm_json_str(req->root, "op");
+    if (!req->op_name) {
+        *why = "missing string field \"op\"";
+        return MM_ERR_BAD_REQUEST;
+    }
+    const cJSON *prof = cJSON_GetObjectItemCaseSensitive(req->root, "profile");
+    if (prof && !cJSON_IsNull(prof)) {
+        if (!cJSON_IsString(prof) || !prof->valuestring[0]) {
+            *why = "\"profile\" must be a non-empty string";
+            return MM_ERR_BAD_REQUEST;
+        }
+        req->profile = prof->valuestring;
+    }
+    req->op = mm_op_from_name(req->op_name);
+    if (req->op == MM_OP_UNKNOWN) {
+        *why = "unknown op";
+        return MM_ERR_UNKNOWN_OP;
+    }
+    return MM_OK;
+}
+
+void mm_request_free(mm_request *req)
+{
+    cJSON_Delete(req->root);
+    memset(req, 0, sizeof(*req));
+}
+
+static cJSON *reply_head(const cJSON *id, int ok)
+{
+    cJSON *r = cJSON_CreateObject();
+    if (!r)
+        return NULL;
+    cJSON_AddNumberToObject(r, "v", MM_PROTO_VERSION);
+    if (id)
+        cJSON_AddItemToObject(r, "id", cJSON_Duplicate(id, 0));
+    cJSON_AddBoolToObject(r, "ok", ok);
+    return r;
+}
+
+cJSON *mm_proto_reply_ok(const cJSON *id) { return reply_head(id, 1); }
+
+cJSON *mm_proto_reply_err(const cJSON *id, mm_err e, const char *message)
+{
+    cJSON *r = reply_head(id, 0);
+    cJSON *err = cJSON_AddObjectToObject(r, "error");
+    cJSON_AddStringToObject(err, "code", mm_err_code(e));
+    cJSON_AddStringToObject(err, "message", message ? message : mm_err_describe(e));
+    return r;
+}
+
+cJSON *mm_proto_event(const char *event)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "v", MM_PROTO_VERSION);
+    cJSON_AddStringToObject(r, "event", event);
+    return r;
+}
+
+char *mm_proto_encode(const cJSON *msg, size_t *len)
+{
+    char *s = cJSON_PrintUnformatted(msg);
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    /* cJSON allocated exactly n+1 bytes; grow by one for the newline. */
+    char *line = cJSON_malloc(n + 2);
+    if (line) {
+        memcpy(line, s, n);
+        line[n] = '\n';
+        line[n + 1] = '\0';
+        *len = n + 1;
+    }
+    cJSON_free(s);
+    return line;
+}
+
+cJSON *mm_proto_request(mm_op op, long id, const char *profile)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "v", MM_PROTO_VERSION);
+    cJSON_AddNumberToObject(r, "id", (double)id);
+    cJSON_AddStringToObject(r, "op", mm_op_name(op));
+    if (profile)
+        cJSON_AddStringToObject(r, "profile", profile);
+    return r;
+}
+
+mm_err mm_proto_parse_response(const char *line, size_t len, mm_response *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = -1;
+    out->root = cJSON_ParseWithLength(line, len);
+    if (!cJSON_IsObject(out->root))
+        return MM_ERR_BAD_REQUEST;
+    double d;
+    if (mm_json_num(out->root, "id", &d))
+        out->id = (long)d;
+    out->event = mm_json_str(out->root, "event");
+    if (out->event)
+        return MM_OK;
+    out->ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(out->root, "ok"));
+    if (out->ok)
+        return MM_OK;
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(out->root, "error");
+    const char *code = mm_json_str(err, "code");
+    if (!code)
+        return MM_ERR_BAD_REQUEST;
+    out->err = mm_err_from_code(code);
+    out->message = mm_json_str(err, "message");
+    if (!out->message)
+        out->message = mm_err_describe(out->err);
+    return MM_OK;
+}
+
+void mm_response_free(mm_response *resp)
+{
+    cJSON_Delete(resp->root);
+    memset(resp, 0, sizeof(*resp));
+}

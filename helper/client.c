@@ -1,0 +1,207 @@
+/* client.c - connect (with autostart), request, reply (see client.h). */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "mimir/paths.h"
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining(const mm_client *cl)
+{
+    long long r = cl->deadline_ms - now_ms();
+    return r < 0 ? 0 : r > INT_MAX ? INT_MAX : (int)r;
+}
+
+void mm_client_set_timeout(mm_client *cl, int timeout_ms)
+{
+    cl->deadline_ms = now_ms() + timeout_ms;
+}
+
+static int try_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return fd;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+/* The agent binary: $MIMIR_AGENT_BIN, else next to this helper, else $PATH. */
+static void agent_binary(char *buf, size_t len)
+{
+    const char *env = getenv("MIMIR_AGENT_BIN");
+    if (env && env[0]) {
+        snprintf(buf, len, "%s", env);
+        return;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            snprintf(buf, len, "%.*s/mimir-agent", (int)(slash - self), self);
+            if (access(buf, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(buf, len, "mimir-agent");
+}
+
+/* Start a daemonized agent; it exits 0 once its socket listens. */
+static int start_agent(mm_client *cl)
+{
+    char bin[PATH_MAX];
+    agent_binary(bin, sizeof(bin));
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execlp(bin, bin, "--socket", cl->path, (char *)NULL);
+        fprintf(stderr, "mimir-helper: cannot run %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    /* Bounded wait: the agent's parent exits as soon as the child listens. */
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (!remaining(cl)) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        poll(NULL, 0, 5);
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+mm_err mm_client_open(mm_client *cl, int timeout_ms, int autostart)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->fd = -1;
+    cl->next_id = 1;
+    mm_client_set_timeout(cl, timeout_ms);
+    if (mm_socket_path(cl->path, sizeof(cl->path)) != MM_OK) {
+        snprintf(cl->why, sizeof(cl->why), "MIMIR_AGENT_SOCK must be an absolute path "
+                 "shorter than 108 bytes");
+        return MM_ERR_USAGE;
+    }
+    if ((cl->fd = try_connect(cl->path)) >= 0)
+        return MM_OK;
+    int err = errno;
+    const char *env = getenv("MIMIR_NO_AUTOSTART");
+    if (autostart && !(env && env[0] == '1') && (err == ENOENT || err == ECONNREFUSED)) {
+        if (start_agent(cl) == 0 && (cl->fd = try_connect(cl->path)) >= 0)
+            return MM_OK;
+        snprintf(cl->why, sizeof(cl->why),
+                 "no mimir-agent on %s and starting one failed; run 'mimir-agent "
+                 "--foreground' to see why", cl->path);
+        return remaining(cl) ? MM_ERR_AGENT_UNREACHABLE : MM_ERR_TIMEOUT;
+    }
+    snprintf(cl->why, sizeof(cl->why),
+             "cannot reach mimir-agent at %s: %s; start it with 'mimir-agent' (or "
+             "'systemctl --user start mimir-agent.socket')",
+             cl->path, strerror(err));
+    return MM_ERR_AGENT_UNREACHABLE;
+}
+
+void mm_client_close(mm_client *cl)
+{
+    if (cl->fd >= 0)
+        close(cl->fd);
+    cl->fd = -1;
+    explicit_bzero(cl->buf, sizeof(cl->buf)); /* replies carry tokens */
+}
+
+static mm_err send_all(mm_client *cl, const char *p, size_t n)
+{
+    while (n) {
+        struct pollfd pfd = {cl->fd, POLLOUT, 0};
+        if (poll(&pfd, 1, remaining(cl)) == 0)
+            return snprintf(cl->why, sizeof(cl->why), "mimir-agent did not accept the "
+                            "request in time"), MM_ERR_TIMEOUT;
+        ssize_t w = send(cl->fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return snprintf(cl->why, sizeof(cl->why), "writing to mimir-agent: %s",
+                            strerror(errno)), MM_ERR_AGENT_UNREACHABLE;
+        p += w;
+        n -= (size_t)w;
+    }
+    return MM_OK;
+}
+
+mm_err mm_client_read(mm_client *cl, mm_response *resp)
+{
+    for (;;) {
+        char *nl = memchr(cl->buf, '\n', cl->len);
+        if (nl) {
+            size_t n = (size_t)(nl - cl->buf);
+            mm_err e = mm_proto_parse_response(cl->buf, n, resp);
+            memmove(cl->buf, nl + 1, cl->len - n - 1);
+            cl->len -= n + 1;
+            if (e != MM_OK) {
+                mm_response_free(resp);
+                snprintf(cl->why, sizeof(cl->why), "mimir-agent sent a malformed reply");
+            }
+            return e;
+        }
+        if (cl->len >= MM_PROTO_MAX_LINE)
+            return snprintf(cl->why, sizeof(cl->why), "reply from mimir-agent too long"),
+                   MM_ERR_TOO_LARGE;
+        struct pollfd pfd = {cl->fd, POLLIN, 0};
+        int pr = poll(&pfd, 1, remaining(cl));
+        if (pr == 0)
+            return snprintf(cl->why, sizeof(cl->why), "mimir-agent did not answer in time"),
+                   MM_ERR_TIMEOUT;
+        ssize_t r = pr < 0 ? -1 : recv(cl->fd, cl->buf + cl->len, MM_PROTO_MAX_LINE - cl->len, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return snprintf(cl->why, sizeof(cl->why), "mimir-agent closed the connection"),
+                   MM_ERR_AGENT_UNREACHABLE;
+        cl->len += (size_t)r;
+    }
+}
+
+mm_err mm_client_call(mm_client *cl, cJSON *req, mm_response *resp)
+{
+    size_t len;
+    long id = cl->next_id++;
+    cJSON_ReplaceItemInObjectCaseSensitive(req, "id", cJSON_CreateNumber((double)id));
+    char *line = mm_proto_encode(req, &len);
+    cJSON_Delete(req);
+    if (!line)
+        return MM_ERR_NOMEM;
+    mm_err e = send_all(cl, line, len);
+    explicit_bzero(line, len); /* set_api_key requests carry the key */
+    cJSON_free(line);
+    while (e == MM_OK) {
+        e = mm_client_read(cl, resp);
+        if (e != MM_OK || (!resp->event && (resp->id == id || resp->id == -1)))
+            break;
+        mm_response_free(resp); /* an event or a stale reply */
+    }
+    return e;
+}

@@ -1,0 +1,39 @@
+/*
+ * client.h - the helper's side of the agent socket: find the agent (start
+ * it if needed, like gpg does), send one request, read one reply, all
+ * within one deadline.
+ */
+#ifndef MM_CLIENT_H
+#define MM_CLIENT_H
+
+#include <cjson/cJSON.h>
+
+#include "mimir/proto.h"
+
+typedef struct {
+    int fd;
+    long next_id;
+    long long deadline_ms; /* CLOCK_MONOTONIC */
+    char path[108];
+    char buf[MM_PROTO_MAX_LINE + 1];
+    size_t len;
+    char why[512];
+} mm_client;
+
+/* Connect, starting mimir-agent when nothing listens and autostart is set.
+ * On failure client->why says what happened and what to do. */
+mm_err mm_client_open(mm_client *cl, int timeout_ms, int autostart);
+void mm_client_close(mm_client *cl);
+
+/* Send req (consumed) and wait for its reply (events are skipped).
+ * Transport failures return an error with cl->why set; protocol-level
+ * errors come back as MM_OK with resp->ok false. */
+mm_err mm_client_call(mm_client *cl, cJSON *req, mm_response *resp);
+
+/* Read the next message (reply or event) without sending anything. */
+mm_err mm_client_read(mm_client *cl, mm_response *resp);
+
+/* Extend the deadline (login_wait may wait for minutes). */
+void mm_client_set_timeout(mm_client *cl, int timeout_ms);
+
+#endif

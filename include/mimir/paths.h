@@ -1,0 +1,36 @@
+/*
+ * paths.h - where the agent's socket and the config file live.
+ *
+ * The socket path must be derivable without any environment at all: some
+ * MCP clients start helpers with a scrubbed environment, and the helper
+ * must still find the agent.  Hence the /tmp/mimir-<uid> fallback.
+ */
+#ifndef MIMIR_PATHS_H
+#define MIMIR_PATHS_H
+
+#include <stddef.h>
+
+#include "mimir/err.h"
+
+/* $MIMIR_AGENT_SOCK, else $XDG_RUNTIME_DIR/mimir/agent.sock, else
+ * /tmp/mimir-<uid>/agent.sock.  MM_ERR_CONFIG if the result does not fit
+ * in sockaddr_un or a variable holds a relative path. */
+mm_err mm_socket_path(char *buf, size_t len);
+
+/* $MIMIR_CONFIG, else $XDG_CONFIG_HOME/mimir/config.json, else
+ * $HOME/.config/mimir/config.json. */
+mm_err mm_config_path(char *buf, size_t len);
+
+/* The directory part of path, written to buf ("." when there is none). */
+mm_err mm_dirname(const char *path, char *buf, size_t len);
+
+/*
+ * Make sure dir is a real directory (not a symlink) owned by us with no
+ * group/other access, creating it (mode 0700, parents as needed) when
+ * create is set.  A directory that exists with wrong owner or mode is
+ * refused, never silently fixed: someone else may control it.  On failure
+ * a message is written to why.
+ */
+mm_err mm_private_dir(const char *dir, int create, char *why, size_t whylen);
+
+#endif

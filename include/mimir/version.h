@@ -1,0 +1,4 @@
+#ifndef MIMIR_VERSION_H
+#define MIMIR_VERSION_H
+#define MIMIR_VERSION "0.1.0"
+#endif
