@@ -56,6 +56,9 @@ typedef struct mm_profile {
     int orphan;       /* removed by reload; freed when jobs reach 0 */
     mm_waiter *waiters;
     mm_login *login;
+    char last_login_id[32]; /* outcome of the last finished login, for a */
+    mm_err last_login_err;  /* login_wait that arrives after it ended */
+    char last_login_msg[256];
     uint64_t refresh_timer;
     time_t next_refresh;
     int retries;
@@ -71,6 +74,7 @@ struct mm_agent {
     mm_profile *profiles;
     int shutting_down;
     int login_timeout_s;
+    int http_timeout_ms;
 };
 
 const char *mm_pstate_name(mm_pstate s);
@@ -108,5 +112,6 @@ void mm_agent_event(mm_agent *a, mm_profile *p, const char *event);
 void mm_refresh_start(mm_profile *p);
 void mm_refresh_schedule(mm_profile *p);
 void mm_login_cancel(mm_profile *p);
+void mm_oauth_cache_clear(void);
 
 #endif

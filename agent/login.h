@@ -10,6 +10,10 @@
 void mm_login_op(mm_profile *p, mm_conn *c, mm_request *req);
 void mm_login_wait_op(mm_profile *p, mm_conn *c, mm_request *req);
 
+struct mm_flow;
+/* Take the access token, expiry, subject and scope of a token response. */
+void mm_login_adopt_tokens(mm_profile *p, struct mm_flow *f);
+
 /* Wipe memory, revoke (oauth, best effort), erase the keyring item, then
  * call done on the loop thread. */
 void mm_logout_start(mm_profile *p, mm_store_done done, void *arg);

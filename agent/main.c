@@ -38,6 +38,8 @@ static const char usage[] =
     "                           $XDG_CONFIG_HOME/mimir/config.json)\n"
     "      --idle-timeout SEC   close idle client connections after SEC (default 60)\n"
     "      --login-timeout SEC  abandon an unfinished login after SEC (default 300)\n"
+    "      --http-timeout SEC   deadline of each call to the identity provider\n"
+    "                           (default 15; connecting gets at most 5)\n"
     "      --log-file FILE      when daemonized, log here (default: none)\n"
     "  -v, --verbose            debug logging (never includes secrets)\n"
     "  -h, --help               this help\n"
@@ -54,12 +56,13 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, options *o, mm_agent *a)
 {
-    enum { OPT_IDLE = 256, OPT_LOGIN, OPT_LOGFILE };
+    enum { OPT_IDLE = 256, OPT_LOGIN, OPT_LOGFILE, OPT_HTTP };
     static const struct option longopts[] = {
         {"foreground", no_argument, NULL, 'f'},  {"socket", required_argument, NULL, 's'},
         {"config", required_argument, NULL, 'c'}, {"idle-timeout", required_argument, NULL, OPT_IDLE},
         {"login-timeout", required_argument, NULL, OPT_LOGIN},
         {"log-file", required_argument, NULL, OPT_LOGFILE},
+        {"http-timeout", required_argument, NULL, OPT_HTTP},
         {"verbose", no_argument, NULL, 'v'},     {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},     {0, 0, 0, 0}};
     int ch;
@@ -76,6 +79,7 @@ static int parse_args(int argc, char **argv, options *o, mm_agent *a)
         case OPT_IDLE: o->idle_timeout = atoi(optarg); break;
         case OPT_LOGIN: a->login_timeout_s = atoi(optarg); break;
         case OPT_LOGFILE: o->log_file = optarg; break;
+        case OPT_HTTP: a->http_timeout_ms = atoi(optarg) * 1000; break;
         case 'v': mm_log_set_level(MM_LOG_DEBUG); break;
         case 'h': fputs(usage, stdout); exit(0);
         case 'V': puts("mimir-agent " MIMIR_VERSION); exit(0);
@@ -85,7 +89,7 @@ static int parse_args(int argc, char **argv, options *o, mm_agent *a)
     if (optind < argc)
         return fprintf(stderr, "mimir-agent: unexpected argument '%s'\n%s", argv[optind],
                        usage), 2;
-    if (o->idle_timeout <= 0 || a->login_timeout_s <= 0)
+    if (o->idle_timeout <= 0 || a->login_timeout_s <= 0 || a->http_timeout_ms <= 0)
         return fprintf(stderr, "mimir-agent: timeouts must be positive\n"), 2;
     if (!o->socket[0] && mm_socket_path(o->socket, sizeof(o->socket)) != MM_OK)
         return fprintf(stderr, "mimir-agent: socket path from the environment is invalid "
@@ -188,7 +192,7 @@ static int setup_signals(mm_agent *a)
 
 int main(int argc, char **argv)
 {
-    static mm_agent agent = {.login_timeout_s = 300};
+    static mm_agent agent = {.login_timeout_s = 300, .http_timeout_ms = 15000};
     mm_agent *a = &agent;
     options o = {.idle_timeout = 60};
     int rc = parse_args(argc, argv, &o, a);
@@ -237,6 +241,7 @@ int main(int argc, char **argv)
     a->shutting_down = 1;
     mm_worker_free(a->worker); /* first: jobs reference profiles */
     mm_agent_free_profiles(a);
+    mm_oauth_cache_clear();
     mm_server_free(a->server);
     if (lock_fd >= 0) /* not socket-activated: the socket file is ours */
         unlink(o.socket);

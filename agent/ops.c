@@ -133,6 +133,12 @@ static void op_token(mm_agent *a, mm_conn *c, mm_request *req)
         return;
     }
     int fresh = p->access && p->access_exp > time(NULL) + (time_t)min_ttl;
+    if (p->state == MM_PS_RETRYING && !fresh) {
+        /* Backing off: the retry timer owns the next attempt.  Serve the
+         * old token while it lasts, else say why there is none. */
+        mm_conn_send(c, mm_profile_token_reply(p, req->id, req->op, 0));
+        return;
+    }
     if (p->cfg->kind == MM_KIND_OAUTH && !fresh && p->cred && p->state != MM_PS_LOGGING_IN) {
         /* Single flight: the first caller starts the refresh, everyone
          * arriving while it runs waits for the same result. */

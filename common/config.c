@@ -38,7 +38,9 @@ int mm_profile_same_identity(const mm_profile_cfg *a, const mm_profile_cfg *b)
            streq0(a->client_id, b->client_id) && streq0(a->server_url, b->server_url);
 }
 
-static mm_err fail(char *why, size_t whylen, const char *path, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static mm_err fail(char *why, size_t whylen,
+                                                         const char *path, const char *fmt,
+                                                         ...)
 {
     int n = snprintf(why, whylen, "%s: ", path);
     if (n < 0 || (size_t)n >= whylen)

@@ -55,6 +55,13 @@ static int run_login(mm_opts *o)
         return mm_fail(MM_ERR_USAGE, "unexpected argument '%s'", o->args[0]);
     if (!o->timeout_s)
         o->timeout_s = LOGIN_DEFAULT_TIMEOUT;
+    /* No display and no $BROWSER (SSH, containers): a browser cannot open
+     * here, so use the device grant, which works from any other device. */
+    if (!o->device && !o->no_browser && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY") &&
+        !getenv("BROWSER")) {
+        fprintf(stderr, "No display and no $BROWSER: using the device login.\n");
+        o->device = 1;
+    }
     mm_client cl;
     int rc = mm_connect(&cl, o, 1);
     if (rc)

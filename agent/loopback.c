@@ -1,0 +1,230 @@
+/* loopback.c - one-shot HTTP listener for the authorization redirect. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "loopback.h"
+
+#define REQ_MAX 8192
+#define REQ_TIMEOUT_MS 10000
+#define MAX_CONNS 16
+
+typedef struct lb_conn {
+    mm_loopback *lb;
+    int fd;
+    char buf[REQ_MAX + 1];
+    size_t len;
+    uint64_t timer;
+    struct lb_conn *next;
+} lb_conn;
+
+struct mm_loopback {
+    mm_loop *loop;
+    int fd, port;
+    mm_callback_fn fn;
+    void *ctx;
+    lb_conn *conns;
+    int nconns;
+};
+
+static void conn_drop(lb_conn *c)
+{
+    mm_loopback *lb = c->lb;
+    for (lb_conn **pp = &lb->conns; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    lb->nconns--;
+    mm_loop_del_fd(lb->loop, c->fd);
+    mm_loop_del_timer(lb->loop, c->timer);
+    close(c->fd);
+    sodium_memzero(c->buf, sizeof(c->buf)); /* held an authorization code */
+    free(c);
+}
+
+static void page(int fd, int status, const char *title, const char *text)
+{
+    char body[1024], resp[1536];
+    int bl = snprintf(body, sizeof(body),
+                      "<!doctype html><html><head><meta charset=\"utf-8\"><title>Mimir: %s"
+                      "</title></head><body style=\"font-family:sans-serif;margin:3em\">"
+                      "<h1>%s</h1><p>%s</p></body></html>",
+                      title, title, text);
+    int rl = snprintf(resp, sizeof(resp),
+                      "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
+                      "Content-Length: %d\r\nCache-Control: no-store\r\n"
+                      "Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n%s",
+                      status, status == 200 ? "OK" : status == 404 ? "Not Found" : "Bad Request",
+                      bl, body);
+    /* Best effort, non-blocking: a page is small and the socket is fresh. */
+    if (send(fd, resp, (size_t)rl, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+    }
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* In-place percent-decoding of a query component. */
+static void url_decode(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        if (*s == '+')
+            *o++ = ' ';
+        else if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+            *o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+            s += 2;
+        } else
+            *o++ = *s;
+    }
+    *o = '\0';
+}
+
+/* A repeated parameter makes the whole callback invalid (no ambiguity). */
+static int parse_query(char *q, mm_callback *cb)
+{
+    for (char *tok = strtok(q, "&"); tok; tok = strtok(NULL, "&")) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        url_decode(eq + 1);
+        const char **slot = !strcmp(tok, "code")    ? &cb->code
+                            : !strcmp(tok, "state") ? &cb->state
+                            : !strcmp(tok, "error") ? &cb->error
+                            : !strcmp(tok, "error_description") ? &cb->error_description
+                            : !strcmp(tok, "iss") ? &cb->iss : NULL;
+        if (slot && *slot)
+            return -1;
+        if (slot)
+            *slot = eq + 1;
+    }
+    return 0;
+}
+
+static void handle_request(lb_conn *c)
+{
+    mm_loopback *lb = c->lb;
+    char *sp1 = strchr(c->buf, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (strncmp(c->buf, "GET ", 4) || !sp2) {
+        page(c->fd, 400, "Bad request", "This address only receives sign-in redirects.");
+        return;
+    }
+    *sp2 = '\0';
+    char *target = sp1 + 1, *q = strchr(target, '?');
+    if (q)
+        *q++ = '\0';
+    if (strcmp(target, "/callback")) {
+        page(c->fd, 404, "Not found", "This address only receives sign-in redirects.");
+        return;
+    }
+    mm_callback cb = {0};
+    char msg[300] = "";
+    mm_cb_verdict v = q && parse_query(q, &cb) == 0 ? lb->fn(lb->ctx, &cb, msg, sizeof(msg))
+                                                   : MM_CB_IGNORE;
+    if (v == MM_CB_SUCCESS) {
+        page(c->fd, 200, "Signed in",
+             "Mimir received your sign-in. You can close this tab and return to your "
+             "terminal or editor.");
+    } else {
+        page(c->fd, 400, v == MM_CB_FAILED ? "Sign-in failed" : "Not a valid sign-in response",
+             msg[0] ? msg : "The request did not match the sign-in in progress.");
+    }
+}
+
+static void conn_timeout(mm_loop *loop, void *data)
+{
+    (void)loop;
+    lb_conn *c = data;
+    c->timer = 0;
+    conn_drop(c);
+}
+
+static void conn_io(mm_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)loop, (void)events;
+    lb_conn *c = data;
+    ssize_t n = recv(fd, c->buf + c->len, REQ_MAX - c->len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0)
+        c->len += (size_t)n;
+    c->buf[c->len] = '\0';
+    int complete = strstr(c->buf, "\r\n\r\n") || strstr(c->buf, "\n\n");
+    if (n > 0 && !complete && c->len < REQ_MAX)
+        return; /* wait for the rest of the headers */
+    if (complete || c->len >= REQ_MAX)
+        handle_request(c);
+    conn_drop(c);
+}
+
+static void on_accept(mm_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)events;
+    mm_loopback *lb = data;
+    int cfd;
+    while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        lb_conn *c = lb->nconns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+        if (!c || mm_loop_add_fd(loop, cfd, EPOLLIN, conn_io, c) < 0) {
+            free(c);
+            close(cfd);
+            continue;
+        }
+        c->lb = lb;
+        c->fd = cfd;
+        c->timer = mm_loop_add_timer(loop, REQ_TIMEOUT_MS, conn_timeout, c);
+        c->next = lb->conns;
+        lb->conns = c;
+        lb->nconns++;
+    }
+}
+
+mm_loopback *mm_loopback_start(mm_loop *loop, int port, mm_callback_fn fn, void *ctx,
+                               char *why, size_t whylen)
+{
+    mm_loopback *lb = calloc(1, sizeof(*lb));
+    if (!lb)
+        return NULL;
+    *lb = (mm_loopback){.loop = loop, .fn = fn, .ctx = ctx};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    lb->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (lb->fd < 0 || bind(lb->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(lb->fd, 16) < 0 || getsockname(lb->fd, (struct sockaddr *)&sa, &sl) < 0 ||
+        mm_loop_add_fd(loop, lb->fd, EPOLLIN, on_accept, lb) < 0) {
+        snprintf(why, whylen, "cannot listen on 127.0.0.1:%d for the sign-in redirect: %s",
+                 port, strerror(errno));
+        if (lb->fd >= 0)
+            close(lb->fd);
+        free(lb);
+        return NULL;
+    }
+    lb->port = ntohs(sa.sin_port);
+    return lb;
+}
+
+int mm_loopback_port(const mm_loopback *lb) { return lb->port; }
+
+void mm_loopback_stop(mm_loopback *lb)
+{
+    if (!lb)
+        return;
+    while (lb->conns)
+        conn_drop(lb->conns);
+    mm_loop_del_fd(lb->loop, lb->fd);
+    close(lb->fd);
+    free(lb);
+}

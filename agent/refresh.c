@@ -1,0 +1,140 @@
+/*
+ * refresh.c - the refresh grant: single-flight, proactive, rotation-safe.
+ *
+ * Single flight: the REFRESHING state is the lock.  Token requests that
+ * find the profile refreshing wait on it (ops.c), so any number of callers
+ * at an expiry boundary cause one call to the IdP.
+ *
+ * Rotation: when the IdP returns a new refresh token the old one is dead
+ * at the IdP.  The new one replaces the old in memory at once and goes to
+ * the keyring in the same loop turn; the crash window is the keyring write
+ * itself (a D-Bus round trip).  A failed write is retried with backoff and
+ * shown in status ("storage": "error") until it succeeds.
+ *
+ * Failures: network errors, timeouts, 5xx and garbage are retried with
+ * exponential backoff and jitter while the access token, if still valid,
+ * keeps being served; invalid_grant means the login is over.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "flow.h"
+#include "log.h"
+#include "login.h"
+
+#define BACKOFF_MIN_MS 1000u
+#define BACKOFF_MAX_MS 60000u
+#define REFRESH_AT 0.75 /* of the access token's lifetime */
+
+static void on_timer(mm_loop *loop, void *data)
+{
+    (void)loop;
+    mm_profile *p = data;
+    p->refresh_timer = 0;
+    p->next_refresh = 0;
+    if (p->state == MM_PS_READY || p->state == MM_PS_RETRYING)
+        mm_refresh_start(p);
+}
+
+static void arm(mm_profile *p, uint64_t delay_ms)
+{
+    if (p->refresh_timer)
+        mm_loop_del_timer(p->agent->loop, p->refresh_timer);
+    p->refresh_timer = mm_loop_add_timer(p->agent->loop, delay_ms, on_timer, p);
+    p->next_refresh = time(NULL) + (time_t)(delay_ms / 1000);
+}
+
+void mm_refresh_schedule(mm_profile *p)
+{
+    if (!p->cred || !p->access || p->cfg->kind != MM_KIND_OAUTH)
+        return;
+    time_t life = p->access_exp - p->access_iat;
+    time_t at = p->access_iat + (time_t)((double)life * REFRESH_AT);
+    time_t now = time(NULL);
+    arm(p, at > now ? (uint64_t)(at - now) * 1000u : 0);
+}
+
+static void retry_later(mm_profile *p)
+{
+    unsigned shift = p->retries < 6 ? (unsigned)p->retries : 6;
+    uint64_t delay = BACKOFF_MIN_MS << shift;
+    if (delay > BACKOFF_MAX_MS)
+        delay = BACKOFF_MAX_MS;
+    delay += randombytes_uniform((uint32_t)delay / 2 + 1); /* jitter: no thundering herd */
+    p->retries++;
+    arm(p, delay);
+}
+
+static void persisted(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
+{
+    (void)doc, (void)arg, (void)why;
+    if (e == MM_OK) {
+        mm_debug("profile %s: rotated refresh token stored", p->key.profile);
+        return;
+    }
+    /* Keep the only valid refresh token in memory and keep trying. */
+    if (p->cred)
+        mm_store_submit_save(p, mm_profile_make_doc(p, p->cred->data), persisted, NULL);
+}
+
+static void refreshed(mm_flow *f)
+{
+    mm_profile *p = f->p;
+    if (f->err == MM_OK) {
+        mm_login_adopt_tokens(p, f);
+        if (f->tokens.refresh) {
+            mm_secret_clear(&p->cred);
+            p->cred = f->tokens.refresh;
+            f->tokens.refresh = NULL;
+            mm_store_submit_save(p, mm_profile_make_doc(p, p->cred->data), persisted, NULL);
+        }
+        p->retries = 0;
+        p->last_err = MM_OK;
+        mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
+        mm_refresh_schedule(p);
+        mm_profile_wake(p, MM_OK, NULL);
+        return;
+    }
+    if (!strcmp(f->tokens.oauth_error, "invalid_grant")) {
+        mm_warn("profile %s: the identity provider rejected the refresh token; login "
+                "required", p->key.profile);
+        mm_profile_forget(p);
+        mm_profile_set_state(p, MM_PS_LOGIN_REQUIRED, MM_ERR_LOGIN_REQUIRED,
+                             "the identity provider ended the session (invalid_grant); "
+                             "log in again");
+        mm_profile_wake(p, MM_ERR_LOGIN_REQUIRED, p->last_msg);
+        return;
+    }
+    mm_warn("profile %s: refresh failed (%s), retrying: %s", p->key.profile,
+            mm_err_code(f->err), f->why);
+    mm_profile_set_state(p, MM_PS_RETRYING, f->err, f->why);
+    retry_later(p);
+    /* Waiters get the old token while it is valid, else the error. */
+    int valid = p->access && p->access_exp > time(NULL);
+    mm_profile_wake(p, valid ? MM_OK : f->err, f->why);
+}
+
+void mm_refresh_start(mm_profile *p)
+{
+    if (p->state == MM_PS_REFRESHING || p->cfg->kind != MM_KIND_OAUTH)
+        return;
+    if (!p->cred) {
+        mm_profile_wake(p, MM_OK, NULL); /* the reply says login_required */
+        return;
+    }
+    mm_flow *f = mm_flow_new(p, MM_FLOW_TOKEN, refreshed, NULL);
+    if (!f) {
+        mm_profile_wake(p, MM_ERR_NOMEM, "out of memory");
+        return;
+    }
+    mm_form_add(&f->form, "grant_type", "refresh_token");
+    mm_form_add(&f->form, "refresh_token", p->cred->data);
+    mm_form_add(&f->form, "client_id", p->cfg->client_id);
+    if (p->cfg->resource)
+        mm_form_add(&f->form, "resource", p->cfg->resource);
+    mm_profile_set_state(p, MM_PS_REFRESHING, MM_OK, NULL);
+    mm_flow_submit(f);
+}
