@@ -25,7 +25,7 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 # The helper's token path must stay tiny: cJSON only, nothing with GLib,
 # libsecret or libcurl in its link line.
 HELPER_PKGS := libcjson
-AGENT_PKGS  := libcjson libsecret-1 libcurl openssl libsodium
+AGENT_PKGS  := libcjson libsecret-1 gio-2.0 libcurl openssl libsodium
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)

@@ -60,6 +60,8 @@ typedef struct mm_profile {
     mm_err last_login_err;  /* login_wait that arrives after it ended */
     char last_login_msg[256];
     uint64_t refresh_timer;
+    uint64_t persist_timer; /* retrying a failed keyring write */
+    int persist_retries;
     time_t next_refresh;
     int retries;
     struct mm_profile *next;
@@ -111,6 +113,7 @@ void mm_agent_event(mm_agent *a, mm_profile *p, const char *event);
 /* oauth side (login.c, refresh.c); no-ops for api-key profiles. */
 void mm_refresh_start(mm_profile *p);
 void mm_refresh_schedule(mm_profile *p);
+void mm_refresh_check_all(mm_agent *a);
 void mm_login_cancel(mm_profile *p);
 void mm_oauth_cache_clear(void);
 

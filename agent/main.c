@@ -190,6 +190,14 @@ static int setup_signals(mm_agent *a)
     return fd;
 }
 
+#define WAKE_CHECK_MS 30000
+
+static void wake_check(mm_loop *loop, void *data)
+{
+    mm_refresh_check_all(data);
+    mm_loop_add_timer(loop, WAKE_CHECK_MS, wake_check, data);
+}
+
 int main(int argc, char **argv)
 {
     static mm_agent agent = {.login_timeout_s = 300, .http_timeout_ms = 15000};
@@ -236,6 +244,7 @@ int main(int argc, char **argv)
         }
         close(notify);
     }
+    mm_loop_add_timer(a->loop, WAKE_CHECK_MS, wake_check, a);
     mm_loop_run(a->loop);
 
     a->shutting_down = 1;

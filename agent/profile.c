@@ -240,6 +240,9 @@ void mm_profile_forget(mm_profile *p)
         mm_loop_del_timer(p->agent->loop, p->refresh_timer);
     p->refresh_timer = 0;
     p->next_refresh = 0;
+    if (p->persist_timer)
+        mm_loop_del_timer(p->agent->loop, p->persist_timer);
+    p->persist_timer = 0;
 }
 
 static void profile_free(mm_profile *p)

@@ -15,6 +15,7 @@
  * exponential backoff and jitter while the access token, if still valid,
  * keeps being served; invalid_grant means the login is over.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,7 @@
 #include "flow.h"
 #include "log.h"
 #include "login.h"
+#include "notify.h"
 
 #define BACKOFF_MIN_MS 1000u
 #define BACKOFF_MAX_MS 60000u
@@ -47,6 +49,20 @@ static void arm(mm_profile *p, uint64_t delay_ms)
     p->next_refresh = time(NULL) + (time_t)(delay_ms / 1000);
 }
 
+/*
+ * Timers run on CLOCK_BOOTTIME, so one that expired during suspend fires on
+ * resume.  The wall clock can still jump (NTP after resume, manual
+ * changes) and expiry times are wall-clock: a slow periodic check catches
+ * any profile whose refresh time has passed without its timer firing.
+ */
+void mm_refresh_check_all(mm_agent *a)
+{
+    time_t now = time(NULL);
+    for (mm_profile *p = a->profiles; p; p = p->next)
+        if (p->state == MM_PS_READY && p->cred && p->next_refresh && p->next_refresh < now - 5)
+            mm_refresh_start(p);
+}
+
 void mm_refresh_schedule(mm_profile *p)
 {
     if (!p->cred || !p->access || p->cfg->kind != MM_KIND_OAUTH)
@@ -68,14 +84,35 @@ static void retry_later(mm_profile *p)
     arm(p, delay);
 }
 
+static void persist(mm_profile *p);
+
+static void persist_retry(mm_loop *loop, void *data)
+{
+    (void)loop;
+    mm_profile *p = data;
+    p->persist_timer = 0;
+    persist(p);
+}
+
 static void persisted(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
 {
     (void)doc, (void)arg, (void)why;
     if (e == MM_OK) {
+        p->persist_retries = 0;
         mm_debug("profile %s: rotated refresh token stored", p->key.profile);
         return;
     }
-    /* Keep the only valid refresh token in memory and keep trying. */
+    /* Keep the only valid refresh token in memory and keep trying; status
+     * shows "storage": "error" meanwhile. */
+    unsigned shift = p->persist_retries < 6 ? (unsigned)p->persist_retries : 6;
+    p->persist_retries++;
+    if (!p->persist_timer)
+        p->persist_timer = mm_loop_add_timer(p->agent->loop, (uint64_t)BACKOFF_MIN_MS << shift,
+                                             persist_retry, p);
+}
+
+static void persist(mm_profile *p)
+{
     if (p->cred)
         mm_store_submit_save(p, mm_profile_make_doc(p, p->cred->data), persisted, NULL);
 }
@@ -85,11 +122,13 @@ static void refreshed(mm_flow *f)
     mm_profile *p = f->p;
     if (f->err == MM_OK) {
         mm_login_adopt_tokens(p, f);
-        if (f->tokens.refresh) {
+        /* Rotation: only a different refresh token needs the keyring. */
+        if (f->tokens.refresh && !(p->cred && mm_secret_equal(p->cred->data,
+                                                              f->tokens.refresh->data))) {
             mm_secret_clear(&p->cred);
             p->cred = f->tokens.refresh;
             f->tokens.refresh = NULL;
-            mm_store_submit_save(p, mm_profile_make_doc(p, p->cred->data), persisted, NULL);
+            persist(p);
         }
         p->retries = 0;
         p->last_err = MM_OK;
@@ -106,6 +145,10 @@ static void refreshed(mm_flow *f)
                              "the identity provider ended the session (invalid_grant); "
                              "log in again");
         mm_profile_wake(p, MM_ERR_LOGIN_REQUIRED, p->last_msg);
+        char body[200];
+        snprintf(body, sizeof(body), "Profile %s needs a new login: run 'mimir-helper login "
+                 "--profile %s'.", p->key.profile, p->key.profile);
+        mm_notify(p->agent->worker, "Mimir: login required", body);
         return;
     }
     mm_warn("profile %s: refresh failed (%s), retrying: %s", p->key.profile,
