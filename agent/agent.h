@@ -71,6 +71,7 @@ struct mm_agent {
     mm_loop *loop;
     mm_server *server;
     mm_worker *worker;
+    struct mm_http *http;
     char config_path[4096];
     mm_config cfg;
     mm_profile *profiles;

@@ -1,4 +1,4 @@
-/* flow.c - OAuth worker jobs and the per-issuer metadata cache. */
+/* flow.c - OAuth exchanges as event-loop state machines; metadata cache. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,8 @@
 #include "log.h"
 
 #define META_TTL 3600
+
+enum { ST_RESOURCE, ST_PRM, ST_OIDC, ST_AS, ST_MAIN, ST_JWKS };
 
 /* Discovery documents and JWKS per issuer (or per MCP server URL when the
  * issuer is discovered).  Loop thread only. */
@@ -33,7 +35,7 @@ const mm_oauth_meta *mm_flow_cached_meta(const mm_profile *p)
     return NULL;
 }
 
-static void cache_put(const char *key, mm_oauth_meta *m)
+static void cache_put(const char *key, const mm_oauth_meta *m)
 {
     meta_entry *e = cache;
     while (e && strcmp(e->key, key))
@@ -48,9 +50,9 @@ static void cache_put(const char *key, mm_oauth_meta *m)
     } else {
         mm_oauth_meta_free(&e->meta);
     }
-    e->meta = *m; /* take ownership */
-    memset(m, 0, sizeof(*m));
-    e->fetched = time(NULL);
+    if (mm_oauth_meta_copy(&e->meta, m) != MM_OK)
+        mm_oauth_meta_free(&e->meta); /* an empty entry is never a cache hit */
+    e->fetched = e->meta.issuer ? time(NULL) : 0;
 }
 
 void mm_oauth_cache_clear(void)
@@ -85,74 +87,15 @@ mm_flow *mm_flow_new(mm_profile *p, mm_flow_kind kind, void (*done)(mm_flow *f),
     const mm_oauth_meta *m = mm_flow_cached_meta(p);
     if (m && mm_oauth_meta_copy(&f->meta, m) == MM_OK)
         f->have_meta = 1;
+    else
+        mm_oauth_meta_free(&f->meta);
     return f;
 }
 
-static void flow_run(mm_job *job)
-{
-    mm_flow *f = (mm_flow *)job;
-    if (!f->have_meta) {
-        f->err = mm_oauth_discover(f->issuer, f->server_url, &f->http, &f->meta, f->why,
-                                   sizeof(f->why));
-        if (f->err != MM_OK)
-            return;
-        f->have_meta = 2; /* fresh: the loop caches it */
-    }
-    switch (f->kind) {
-    case MM_FLOW_DISCOVER: break;
-    case MM_FLOW_DEVICE_AUTH:
-        f->err = mm_oauth_device_authorize(&f->meta, &f->form, &f->http, &f->dev, f->why,
-                                           sizeof(f->why));
-        break;
-    case MM_FLOW_REVOKE:
-        if (!f->meta.revocation_endpoint) {
-            f->err = MM_ERR_IDP;
-            snprintf(f->why, sizeof(f->why), "the identity provider offers no revocation");
-            break;
-        }
-        f->err = mm_oauth_revoke(&f->meta, f->secret->data, f->client_id, &f->http, f->why,
-                                 sizeof(f->why));
-        break;
-    case MM_FLOW_TOKEN:
-        f->err = mm_oauth_token(&f->meta, &f->form, &f->http, &f->tokens, f->why,
-                                sizeof(f->why));
-        if (f->err != MM_OK)
-            break;
-        if (!f->tokens.id_token) {
-            if (f->want_id_token) {
-                f->err = MM_ERR_INVALID_ID_TOKEN;
-                snprintf(f->why, sizeof(f->why), "the token response has no ID token "
-                         "(is \"openid\" in the scope?)");
-            }
-            break;
-        }
-        mm_jwt_expect x = {.issuer = f->meta.issuer, .client_id = f->client_id,
-                           .nonce = f->nonce, .now = time(NULL)};
-        int had_jwks = f->meta.jwks != NULL;
-        f->err = mm_oauth_verify_id_token(&f->meta, f->tokens.id_token, &x, &f->http,
-                                          &f->claims, f->why, sizeof(f->why));
-        if (!had_jwks && f->meta.jwks && f->have_meta == 1)
-            f->have_meta = 2; /* newly fetched keys: worth caching */
-        break;
-    }
-}
+/* ---- the end ------------------------------------------------------------- */
 
-static void flow_done(mm_job *job)
+static void flow_free(mm_flow *f)
 {
-    mm_flow *f = (mm_flow *)job;
-    mm_profile *p = f->p;
-    p->jobs--;
-    if (f->have_meta == 2 || (f->have_meta && f->meta.jwks)) {
-        mm_oauth_meta copy;
-        if (mm_oauth_meta_copy(&copy, &f->meta) == MM_OK)
-            cache_put(f->cache_key, &copy);
-        else
-            mm_oauth_meta_free(&copy);
-    }
-    if (!p->orphan && !p->agent->shutting_down)
-        f->done(f);
-    else if (p->orphan && !p->jobs)
-        free(p); /* its state was wiped when it was retired */
     mm_oauth_meta_free(&f->meta);
     mm_form_free(&f->form);
     mm_tokens_free(&f->tokens);
@@ -160,6 +103,7 @@ static void flow_done(mm_job *job)
     mm_device_auth_free(&f->dev);
     mm_secret_free(f->secret);
     free(f->nonce);
+    free(f->found_issuer);
     free(f->cache_key);
     free(f->issuer);
     free(f->server_url);
@@ -168,10 +112,171 @@ static void flow_done(mm_job *job)
     free(f);
 }
 
+static void complete(mm_flow *f, mm_err e)
+{
+    mm_profile *p = f->p;
+    f->err = e;
+    p->jobs--;
+    if (f->meta_dirty && f->have_meta)
+        cache_put(f->cache_key, &f->meta);
+    if (!p->orphan && !p->agent->shutting_down)
+        f->done(f);
+    else if (p->orphan && !p->jobs)
+        free(p); /* its state was wiped when it was retired */
+    flow_free(f);
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+static void on_http(void *arg, mm_err e, mm_http_resp *r, const char *why);
+
+static void request(mm_flow *f, int step, const char *url, const mm_form *form)
+{
+    f->step = step;
+    snprintf(f->url, sizeof(f->url), "%s", url);
+    mm_http_start(f->p->agent->http, url, form, &f->http, on_http, f);
+}
+
+static void fail(mm_flow *f, mm_err e, const char *msg)
+{
+    snprintf(f->why, sizeof(f->why), "%s", msg);
+    complete(f, e);
+}
+
+/* Discovery done (or cached): the flow's own request. */
+static void main_step(mm_flow *f)
+{
+    const mm_oauth_meta *m = &f->meta;
+    const char *url = m->token_endpoint;
+    if (f->kind == MM_FLOW_DISCOVER) {
+        complete(f, MM_OK);
+        return;
+    }
+    if (f->kind == MM_FLOW_DEVICE_AUTH && !(url = m->device_authorization_endpoint)) {
+        fail(f, MM_ERR_IDP, "the identity provider offers no device authorization");
+        return;
+    }
+    if (f->kind == MM_FLOW_REVOKE) {
+        if (!(url = m->revocation_endpoint)) {
+            fail(f, MM_ERR_IDP, "the identity provider offers no revocation");
+            return;
+        }
+        mm_oauth_revoke_form(&f->form, f->secret->data, f->client_id);
+    }
+    request(f, ST_MAIN, url, &f->form);
+}
+
+static void discover(mm_flow *f)
+{
+    char url[2048];
+    if (f->issuer) {
+        mm_oauth_discovery_url(f->issuer, 0, url, sizeof(url));
+        request(f, ST_OIDC, url, NULL);
+    } else {
+        request(f, ST_RESOURCE, f->server_url, NULL);
+    }
+}
+
 void mm_flow_submit(mm_flow *f)
 {
-    f->job.run = flow_run;
-    f->job.done = flow_done;
     f->p->jobs++;
-    mm_worker_submit(f->p->agent->worker, &f->job);
+    if (f->have_meta)
+        main_step(f);
+    else
+        discover(f);
+}
+
+/* ---- answers --------------------------------------------------------------- */
+
+static void verify(mm_flow *f)
+{
+    if (!f->tokens.id_token) {
+        if (f->want_id_token)
+            fail(f, MM_ERR_INVALID_ID_TOKEN,
+                 "the token response has no ID token (is \"openid\" in the scope?)");
+        else
+            complete(f, MM_OK);
+        return;
+    }
+    if (!f->meta.jwks && !f->meta.jwks_uri) {
+        fail(f, MM_ERR_IDP, "the issuer publishes no jwks_uri");
+        return;
+    }
+    if (!f->meta.jwks) {
+        request(f, ST_JWKS, f->meta.jwks_uri, NULL);
+        return;
+    }
+    mm_jwt_expect x = {.issuer = f->meta.issuer, .client_id = f->client_id,
+                       .nonce = f->nonce, .now = time(NULL)};
+    int unknown_kid = 0;
+    mm_err e = mm_jwt_verify(f->tokens.id_token, f->meta.jwks, &x, &f->claims, &unknown_kid,
+                             f->why, sizeof(f->why));
+    if (e != MM_OK && unknown_kid && !f->jwks_refetched) { /* keys rotated: refetch once */
+        f->jwks_refetched = 1;
+        request(f, ST_JWKS, f->meta.jwks_uri, NULL);
+        return;
+    }
+    complete(f, e);
+}
+
+static void on_http(void *arg, mm_err e, mm_http_resp *r, const char *why)
+{
+    mm_flow *f = arg;
+    const char *iss = f->issuer ? f->issuer : f->found_issuer;
+    char url[2048];
+    if (e != MM_OK) {
+        fail(f, e, why);
+        return;
+    }
+    switch (f->step) {
+    case ST_RESOURCE: /* any answer will do; a 401 names its metadata */
+        mm_oauth_prm_url(f->server_url, r->www_authenticate, url, sizeof(url));
+        request(f, ST_PRM, url, NULL);
+        return;
+    case ST_PRM:
+        e = mm_oauth_parse_prm(r, f->url, f->server_url, &f->found_issuer, f->why,
+                               sizeof(f->why));
+        if (e == MM_OK) {
+            mm_oauth_discovery_url(f->found_issuer, 0, url, sizeof(url));
+            request(f, ST_OIDC, url, NULL);
+            return;
+        }
+        break;
+    case ST_OIDC:
+    case ST_AS:
+        if (f->step == ST_OIDC && r->status != 200) { /* not OIDC: try RFC 8414 */
+            mm_oauth_discovery_url(iss, 1, url, sizeof(url));
+            request(f, ST_AS, url, NULL);
+            return;
+        }
+        e = mm_oauth_parse_meta(r, f->url, iss, &f->meta, f->why, sizeof(f->why));
+        if (e == MM_OK) {
+            f->have_meta = f->meta_dirty = 1;
+            main_step(f);
+            return;
+        }
+        break;
+    case ST_JWKS:
+        e = mm_oauth_parse_jwks(r, f->url, &f->meta.jwks, f->why, sizeof(f->why));
+        if (e == MM_OK) {
+            f->meta_dirty = 1;
+            verify(f);
+            return;
+        }
+        break;
+    case ST_MAIN:
+        if (f->kind == MM_FLOW_TOKEN) {
+            e = mm_oauth_parse_token(r, &f->tokens, f->why, sizeof(f->why));
+            if (e == MM_OK) {
+                verify(f);
+                return;
+            }
+        } else if (f->kind == MM_FLOW_DEVICE_AUTH) {
+            e = mm_oauth_parse_device(r, &f->dev, f->why, sizeof(f->why));
+        } else {
+            e = mm_oauth_check_revoke(r, f->why, sizeof(f->why));
+        }
+        break;
+    }
+    complete(f, e);
 }

@@ -1,11 +1,14 @@
 /*
- * flow.h - OAuth work items shared by login.c and refresh.c.
+ * flow.h - OAuth exchanges shared by login.c and refresh.c.
  *
- * An mm_flow is one worker job: discovery when the issuer's metadata is not
- * cached, then one protocol step (code exchange, refresh, device
- * authorization or poll, revocation), plus ID token verification when the
- * answer carries one.  Inputs are copied in on the loop thread, so a
- * config reload while the job runs cannot pull anything from under it.
+ * An mm_flow is a small state machine on the event loop: discovery when
+ * the issuer's metadata is not cached (from the MCP server's RFC 9728
+ * metadata when only its URL is known), then one protocol step (code
+ * exchange, refresh, device authorization or poll, revocation), plus ID
+ * token verification, fetching the JWKS when needed and once more when the
+ * token's kid is unknown (key rotation).  All HTTP is non-blocking (http.c),
+ * so a hanging IdP delays only its own flow.  Inputs are copied in, so a
+ * config reload while the flow runs cannot pull anything from under it.
  */
 #ifndef MM_FLOW_H
 #define MM_FLOW_H
@@ -22,8 +25,11 @@ typedef enum {
 
 typedef struct mm_flow mm_flow;
 struct mm_flow {
-    mm_job job;
     mm_flow_kind kind;
+    int step;            /* flow.c's state */
+    int jwks_refetched;  /* at most one refetch per flow */
+    int meta_dirty;      /* discovery or JWKS fetched: update the cache */
+    char url[2048];      /* of the request in flight */
     mm_profile *p;
     void (*done)(mm_flow *f); /* loop thread; the flow is freed after it */
     void *arg;
@@ -32,6 +38,7 @@ struct mm_flow {
     mm_http_opts http;
     mm_oauth_meta meta;
     int have_meta;
+    char *found_issuer;  /* from RFC 9728 discovery */
     mm_form form;
     char *nonce;        /* expected ID token nonce; NULL for refresh/device */
     int want_id_token;  /* a code exchange must return one */

@@ -1,8 +1,10 @@
-/* http.c - libcurl easy transfers with deadlines (see http.h). */
+/* http.c - libcurl multi transfers driven by the event loop (see http.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <sys/epoll.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -84,6 +86,30 @@ void mm_http_resp_free(mm_http_resp *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* One transfer in flight. */
+typedef struct req {
+    mm_http *h;
+    CURL *easy;
+    char *url;
+    mm_form post; /* our copy of the body: curl does not copy POSTFIELDS */
+    mm_form body; /* the response, in a wiping buffer */
+    mm_http_resp resp;
+    struct curl_slist *hdrs;
+    char errbuf[CURL_ERROR_SIZE];
+    char why[512];
+    mm_err early; /* refused before starting: reported from a timer */
+    mm_http_cb cb;
+    void *arg;
+    struct req *prev, *next;
+} req;
+
+struct mm_http {
+    mm_loop *loop;
+    CURLM *multi;
+    uint64_t timer;
+    req *reqs;
+};
+
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
     mm_form *buf = arg; /* reuse the wiping growable buffer */
@@ -130,70 +156,212 @@ static mm_err map_curl(CURLcode c, const char *url, const char *errbuf, char *wh
     }
 }
 
-static mm_err perform(const char *url, const mm_form *form, const mm_http_opts *o,
-                      mm_http_resp *r, char *why, size_t whylen)
+/* ---- the transfer's end ---------------------------------------------------- */
+
+static void req_finish(req *r, mm_err e)
 {
-    memset(r, 0, sizeof(*r));
-    mm_err e = mm_url_check_secure(url, why, whylen);
-    if (e != MM_OK)
-        return e;
-    CURL *h = curl_easy_init();
+    mm_http *h = r->h;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        h->reqs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    if (r->easy) {
+        curl_multi_remove_handle(h->multi, r->easy);
+        curl_easy_cleanup(r->easy);
+    }
+    if (e == MM_OK) {
+        r->resp.body = r->body.buf ? r->body.buf : strdup("");
+        r->resp.len = r->body.len;
+        r->body.buf = NULL;
+        if (!r->resp.body)
+            e = MM_ERR_NOMEM;
+    }
+    r->cb(r->arg, e, e == MM_OK ? &r->resp : NULL, r->why);
+    mm_http_resp_free(&r->resp);
+    mm_form_free(&r->post);
+    mm_form_free(&r->body);
+    curl_slist_free_all(r->hdrs);
+    free(r->url);
+    free(r);
+}
+
+static void check_done(mm_http *h)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(h->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        req *r;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        CURLcode c = m->data.result;
+        mm_err e = MM_OK;
+        if (c != CURLE_OK)
+            e = map_curl(c, r->url, r->errbuf, r->why, sizeof(r->why));
+        else
+            curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->resp.status);
+        req_finish(r, e);
+    }
+}
+
+/* ---- curl <-> event loop ------------------------------------------------------ */
+
+static void on_fd(mm_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)loop;
+    mm_http *h = data;
+    int flags = (events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+    int running;
+    curl_multi_socket_action(h->multi, fd, flags, &running);
+    check_done(h);
+}
+
+static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
+{
+    (void)e;
+    mm_http *h = userp;
+    if (what == CURL_POLL_REMOVE) {
+        if (sockp)
+            mm_loop_del_fd(h->loop, s);
+        curl_multi_assign(h->multi, s, NULL);
+        return 0;
+    }
+    uint32_t ev = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    if (sockp)
+        mm_loop_mod_fd(h->loop, s, ev);
+    else if (mm_loop_add_fd(h->loop, s, ev, on_fd, h) == 0)
+        curl_multi_assign(h->multi, s, h);
+    return 0;
+}
+
+static void on_timeout(mm_loop *loop, void *data)
+{
+    (void)loop;
+    mm_http *h = data;
+    int running;
+    h->timer = 0;
+    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(h);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    mm_http *h = userp;
+    if (h->timer)
+        mm_loop_del_timer(h->loop, h->timer);
+    h->timer = timeout_ms >= 0 ? mm_loop_add_timer(h->loop, (uint64_t)timeout_ms, on_timeout, h)
+                               : 0;
+    return 0;
+}
+
+mm_http *mm_http_new(mm_loop *loop)
+{
+    mm_http *h = calloc(1, sizeof(*h));
+    if (!h || !(h->multi = curl_multi_init())) {
+        free(h);
+        return NULL;
+    }
+    h->loop = loop;
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    return h;
+}
+
+void mm_http_free(mm_http *h)
+{
     if (!h)
+        return;
+    while (h->reqs) {
+        snprintf(h->reqs->why, sizeof(h->reqs->why), "mimir-agent is shutting down");
+        req_finish(h->reqs, MM_ERR_INTERNAL);
+    }
+    if (h->timer)
+        mm_loop_del_timer(h->loop, h->timer);
+    curl_multi_cleanup(h->multi);
+    free(h);
+}
+
+/* ---- starting a transfer ------------------------------------------------------- */
+
+static void early_fail(mm_loop *loop, void *data)
+{
+    (void)loop;
+    req *r = data;
+    req_finish(r, r->early);
+}
+
+static mm_err setup(req *r, const mm_form *form, const mm_http_opts *o)
+{
+    CURL *e = r->easy = curl_easy_init();
+    r->hdrs = curl_slist_append(NULL, "Accept: application/json");
+    if (!e || !r->hdrs)
         return MM_ERR_NOMEM;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    mm_form body = {0};
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
     long timeout = o->timeout_ms > 0 ? o->timeout_ms : 15000;
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* we run in worker threads */
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      timeout < CONNECT_TIMEOUT_MS ? timeout : (long)CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (o->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mimir-agent/" MIMIR_VERSION);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+        curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "mimir-agent/" MIMIR_VERSION);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &r->resp);
     if (form) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, form->buf ? form->buf : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form->len);
+        if (form->oom)
+            return MM_ERR_NOMEM;
+        form_append(&r->post, form->buf ? form->buf : "", form->len);
+        if (r->post.oom)
+            return MM_ERR_NOMEM;
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->post.buf ? r->post.buf : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)r->post.len);
     }
-    CURLcode c = curl_easy_perform(h);
-    if (c != CURLE_OK) {
-        e = map_curl(c, url, errbuf, why, whylen);
-        mm_form_free(&body);
-        mm_http_resp_free(r);
-    } else {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-        r->body = body.buf ? body.buf : strdup("");
-        r->len = body.len;
-        e = r->body ? MM_OK : MM_ERR_NOMEM;
-    }
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
-    return e;
+    return curl_multi_add_handle(r->h->multi, e) == CURLM_OK ? MM_OK : MM_ERR_INTERNAL;
 }
 
-mm_err mm_http_get(const char *url, const mm_http_opts *o, mm_http_resp *r, char *why,
-                   size_t whylen)
+void mm_http_start(mm_http *h, const char *url, const mm_form *form, const mm_http_opts *o,
+                   mm_http_cb cb, void *arg)
 {
-    return perform(url, NULL, o, r, why, whylen);
-}
-
-mm_err mm_http_post_form(const char *url, const mm_form *form, const mm_http_opts *o,
-                         mm_http_resp *r, char *why, size_t whylen)
-{
-    if (form->oom)
-        return MM_ERR_NOMEM;
-    return perform(url, form, o, r, why, whylen);
+    req *r = calloc(1, sizeof(*r));
+    if (!r || !(r->url = strdup(url))) {
+        free(r);
+        cb(arg, MM_ERR_NOMEM, NULL, "out of memory");
+        return;
+    }
+    r->h = h;
+    r->cb = cb;
+    r->arg = arg;
+    r->next = h->reqs;
+    if (h->reqs)
+        h->reqs->prev = r;
+    h->reqs = r;
+    mm_err e = mm_url_check_secure(url, r->why, sizeof(r->why));
+    if (e == MM_OK && (e = setup(r, form, o)) != MM_OK)
+        snprintf(r->why, sizeof(r->why), "cannot start a request to %s", url);
+    if (e != MM_OK) { /* report from the loop, as promised */
+        r->early = e;
+        if (r->easy) {
+            curl_easy_cleanup(r->easy);
+            r->easy = NULL;
+        }
+        mm_loop_add_timer(h->loop, 0, early_fail, r);
+    }
 }
 
 static int loopback_host(const char *h, size_t n)

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "loop.h"
 #include "mimir/err.h"
 
 #define MM_HTTP_MAX_BODY (1024 * 1024)
@@ -41,10 +42,22 @@ void mm_form_free(mm_form *f);
 /* Percent-encode for a URL query (same encoding as the form). */
 char *mm_url_escape(const char *s);
 
-mm_err mm_http_get(const char *url, const mm_http_opts *o, mm_http_resp *r, char *why,
-                   size_t whylen);
-mm_err mm_http_post_form(const char *url, const mm_form *form, const mm_http_opts *o,
-                         mm_http_resp *r, char *why, size_t whylen);
+/*
+ * Transfers run on libcurl's multi interface, driven by the agent's event
+ * loop (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION): a slow or hanging IdP
+ * holds a socket and a timer, never the loop.  cb runs on the loop, always
+ * from a later loop turn than mm_http_start, exactly once per request.
+ * It owns nothing: the response is freed after cb returns.
+ */
+typedef struct mm_http mm_http;
+typedef void (*mm_http_cb)(void *arg, mm_err e, mm_http_resp *r, const char *why);
+
+mm_http *mm_http_new(mm_loop *loop);
+/* Aborts transfers in flight: their callbacks run with MM_ERR_INTERNAL. */
+void mm_http_free(mm_http *h);
+/* GET when form is NULL, else POST the form (copied). */
+void mm_http_start(mm_http *h, const char *url, const mm_form *form, const mm_http_opts *o,
+                   mm_http_cb cb, void *arg);
 void mm_http_resp_free(mm_http_resp *r);
 
 /* https://, or http:// to 127.0.0.0/8, [::1] or localhost: else refuse. */

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "agent.h"
+#include "http.h"
 #include "log.h"
 #include "mimir/paths.h"
 #include "mimir/version.h"
@@ -225,7 +226,8 @@ int main(int argc, char **argv)
     a->loop = mm_loop_new();
     int sfd = a->loop ? setup_signals(a) : -1;
     a->worker = sfd >= 0 ? mm_worker_new(a->loop, 4) : NULL;
-    if (!a->worker) {
+    a->http = a->worker ? mm_http_new(a->loop) : NULL;
+    if (!a->http) {
         fprintf(stderr, "mimir-agent: cannot set up the event loop\n");
         return 1;
     }
@@ -248,7 +250,8 @@ int main(int argc, char **argv)
     mm_loop_run(a->loop);
 
     a->shutting_down = 1;
-    mm_worker_free(a->worker); /* first: jobs reference profiles */
+    mm_http_free(a->http); /* first: transfers and jobs reference profiles */
+    mm_worker_free(a->worker);
     mm_agent_free_profiles(a);
     mm_oauth_cache_clear();
     mm_server_free(a->server);

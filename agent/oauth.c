@@ -1,4 +1,8 @@
-/* oauth.c - discovery, token endpoint, revocation, device authorization. */
+/*
+ * oauth.c - the OAuth/OIDC messages: request bodies and the parsing and
+ * checking of every answer (discovery, token, JWKS, revocation, device
+ * authorization).  No I/O here; flow.c sends and receives.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,28 +43,22 @@ mm_err mm_oauth_meta_copy(mm_oauth_meta *d, const mm_oauth_meta *s)
     return d->issuer && d->token_endpoint ? MM_OK : MM_ERR_NOMEM;
 }
 
-/* GET url and parse a JSON object; status in *status. */
-static mm_err get_json(const char *url, const mm_http_opts *o, cJSON **out, long *status,
-                       char **www_auth, char *why, size_t whylen)
+/* A 200 response holding a JSON object. */
+static mm_err json_200(const mm_http_resp *r, const char *url, cJSON **out, char *why,
+                       size_t whylen)
 {
-    mm_http_resp r;
     *out = NULL;
-    mm_err e = mm_http_get(url, o, &r, why, whylen);
-    if (e != MM_OK)
-        return e;
-    *status = r.status;
-    if (www_auth) {
-        *www_auth = r.www_authenticate;
-        r.www_authenticate = NULL;
+    if (r->status != 200) {
+        snprintf(why, whylen, "%s answered HTTP %ld", url, r->status);
+        return MM_ERR_IDP;
     }
-    if (r.status == 200 && !cJSON_IsObject(*out = cJSON_ParseWithLength(r.body, r.len))) {
+    if (!cJSON_IsObject(*out = cJSON_ParseWithLength(r->body, r->len))) {
         cJSON_Delete(*out);
         *out = NULL;
         snprintf(why, whylen, "%s did not return a JSON object", url);
-        e = MM_ERR_IDP;
+        return MM_ERR_IDP;
     }
-    mm_http_resp_free(&r);
-    return e;
+    return MM_OK;
 }
 
 static int has_string(const cJSON *arr, const char *s)
@@ -107,33 +105,33 @@ static mm_err parse_meta(const cJSON *doc, const char *issuer, mm_oauth_meta *m,
     return MM_OK;
 }
 
-/* RFC 9728: the protected resource names its authorization server. */
-static mm_err discover_from_resource(const char *server_url, const mm_http_opts *o,
-                                     char **issuer, char *why, size_t whylen)
+void mm_oauth_prm_url(const char *server_url, const char *www_authenticate, char *url,
+                      size_t len)
 {
-    cJSON *doc = NULL;
-    long status = 0;
-    char *www = NULL, url[2048];
-    mm_err e = get_json(server_url, o, &doc, &status, &www, why, whylen);
-    cJSON_Delete(doc);
-    doc = NULL;
-    const char *rm = www ? strstr(www, "resource_metadata=\"") : NULL;
+    const char *rm = www_authenticate ? strstr(www_authenticate, "resource_metadata=\"") : NULL;
     if (rm) {
         rm += strlen("resource_metadata=\"");
-        snprintf(url, sizeof(url), "%.*s", (int)strcspn(rm, "\""), rm);
-    } else { /* no hint: the well-known URI at the server's origin */
-        const char *host = strstr(server_url, "://");
-        const char *path = host ? strchr(host + 3, '/') : NULL;
-        snprintf(url, sizeof(url), "%.*s/.well-known/oauth-protected-resource%s",
-                 (int)(path ? path - server_url : (long)strlen(server_url)), server_url,
-                 path && strcmp(path, "/") ? path : "");
+        snprintf(url, len, "%.*s", (int)strcspn(rm, "\""), rm);
+        return;
     }
-    free(www);
-    e = get_json(url, o, &doc, &status, NULL, why, whylen);
-    const cJSON *as = cJSON_GetObjectItemCaseSensitive(doc, "authorization_servers");
-    const cJSON *first = cJSON_GetArrayItem(as, 0);
+    /* No hint: the well-known URI at the server's origin (RFC 9728 3.1). */
+    const char *host = strstr(server_url, "://");
+    const char *path = host ? strchr(host + 3, '/') : NULL;
+    snprintf(url, len, "%.*s/.well-known/oauth-protected-resource%s",
+             (int)(path ? path - server_url : (long)strlen(server_url)), server_url,
+             path && strcmp(path, "/") ? path : "");
+}
+
+mm_err mm_oauth_parse_prm(const mm_http_resp *r, const char *url, const char *server_url,
+                          char **issuer, char *why, size_t whylen)
+{
+    cJSON *doc;
+    mm_err e = json_200(r, url, &doc, why, whylen);
+    const cJSON *first =
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "authorization_servers"), 0);
     if (e == MM_OK && cJSON_IsString(first)) {
         *issuer = strdup(first->valuestring);
+        e = *issuer ? MM_OK : MM_ERR_NOMEM;
     } else if (e == MM_OK) {
         snprintf(why, whylen, "%s does not name an authorization server; set the profile's "
                  "\"issuer\"", server_url);
@@ -143,46 +141,32 @@ static mm_err discover_from_resource(const char *server_url, const mm_http_opts 
     return e;
 }
 
-mm_err mm_oauth_discover(const char *issuer, const char *server_url, const mm_http_opts *o,
-                         mm_oauth_meta *m, char *why, size_t whylen)
+void mm_oauth_discovery_url(const char *issuer, int rfc8414, char *url, size_t len)
 {
-    memset(m, 0, sizeof(*m));
-    char *found = NULL;
-    mm_err e = MM_OK;
-    if (!issuer && (e = discover_from_resource(server_url, o, &found, why, whylen)) != MM_OK)
-        return e;
-    if (!issuer)
-        issuer = found;
-    if ((e = mm_url_check_secure(issuer, why, whylen)) != MM_OK) {
-        free(found);
-        return e;
-    }
-    /* OIDC discovery first, then RFC 8414 (path inserted after the host). */
-    char url[2048];
     size_t ilen = strlen(issuer);
     while (ilen && issuer[ilen - 1] == '/')
         ilen--;
-    const char *host = strstr(issuer, "://") + 3;
-    const char *path = strchr(host, '/');
-    size_t origin = path ? (size_t)(path - issuer) : ilen;
-    cJSON *doc = NULL;
-    long status = 0;
-    for (int i = 0; i < 2 && !doc; i++) {
-        if (i == 0)
-            snprintf(url, sizeof(url), "%.*s/.well-known/openid-configuration", (int)ilen, issuer);
-        else
-            snprintf(url, sizeof(url), "%.*s/.well-known/oauth-authorization-server%.*s",
-                     (int)origin, issuer, (int)(ilen - origin), issuer + origin);
-        e = get_json(url, o, &doc, &status, NULL, why, whylen);
-        if (e != MM_OK)
-            break;
-        if (!doc)
-            snprintf(why, whylen, "%s answered HTTP %ld", url, status), e = MM_ERR_IDP;
+    if (!rfc8414) {
+        snprintf(url, len, "%.*s/.well-known/openid-configuration", (int)ilen, issuer);
+        return;
     }
-    if (doc)
+    /* RFC 8414 3.1: the well-known segment goes between host and path. */
+    const char *host = strstr(issuer, "://");
+    const char *path = host ? strchr(host + 3, '/') : NULL;
+    size_t origin = path && (size_t)(path - issuer) < ilen ? (size_t)(path - issuer) : ilen;
+    snprintf(url, len, "%.*s/.well-known/oauth-authorization-server%.*s", (int)origin, issuer,
+             (int)(ilen - origin), issuer + origin);
+}
+
+mm_err mm_oauth_parse_meta(const mm_http_resp *r, const char *url, const char *issuer,
+                           mm_oauth_meta *m, char *why, size_t whylen)
+{
+    cJSON *doc;
+    memset(m, 0, sizeof(*m));
+    mm_err e = json_200(r, url, &doc, why, whylen);
+    if (e == MM_OK)
         e = parse_meta(doc, issuer, m, why, whylen);
     cJSON_Delete(doc);
-    free(found);
     if (e != MM_OK)
         mm_oauth_meta_free(m);
     return e;
@@ -215,38 +199,28 @@ static mm_err oauth_error(const cJSON *doc, long status, char *code, size_t code
     return MM_ERR_IDP;
 }
 
-static mm_err post_json(const char *url, const mm_form *form, const mm_http_opts *o,
-                        cJSON **doc, long *status, char *why, size_t whylen)
+/* Any answer of the token or device endpoints: a JSON object, or garbage. */
+static mm_err json_any(const mm_http_resp *r, cJSON **doc, char *why, size_t whylen)
 {
-    mm_http_resp r;
-    mm_err e = mm_http_post_form(url, form, o, &r, why, whylen);
+    *doc = cJSON_ParseWithLength(r->body, r->len);
+    if (cJSON_IsObject(*doc))
+        return MM_OK;
+    cJSON_Delete(*doc);
     *doc = NULL;
-    if (e != MM_OK)
-        return e;
-    *status = r.status;
-    *doc = cJSON_ParseWithLength(r.body, r.len);
-    if (!cJSON_IsObject(*doc)) {
-        cJSON_Delete(*doc);
-        *doc = NULL;
-        snprintf(why, whylen, "identity provider sent a malformed response (HTTP %ld, not "
-                 "a JSON object)", r.status);
-        e = MM_ERR_IDP;
-    }
-    mm_http_resp_free(&r);
-    return e;
+    snprintf(why, whylen, "identity provider sent a malformed response (HTTP %ld, not a "
+             "JSON object)", r->status);
+    return MM_ERR_IDP;
 }
 
-mm_err mm_oauth_token(const mm_oauth_meta *m, const mm_form *form, const mm_http_opts *o,
-                      mm_tokens *t, char *why, size_t whylen)
+mm_err mm_oauth_parse_token(const mm_http_resp *r, mm_tokens *t, char *why, size_t whylen)
 {
     memset(t, 0, sizeof(*t));
     cJSON *doc;
-    long status;
-    mm_err e = post_json(m->token_endpoint, form, o, &doc, &status, why, whylen);
+    mm_err e = json_any(r, &doc, why, whylen);
     if (e != MM_OK)
         return e;
-    if (status != 200) {
-        e = oauth_error(doc, status, t->oauth_error, sizeof(t->oauth_error), why, whylen);
+    if (r->status != 200) {
+        e = oauth_error(doc, r->status, t->oauth_error, sizeof(t->oauth_error), why, whylen);
         cJSON_Delete(doc);
         return e;
     }
@@ -274,62 +248,37 @@ mm_err mm_oauth_token(const mm_oauth_meta *m, const mm_form *form, const mm_http
     return MM_OK;
 }
 
-static mm_err fetch_jwks(mm_oauth_meta *m, const mm_http_opts *o, char *why, size_t whylen)
+mm_err mm_oauth_parse_jwks(const mm_http_resp *r, const char *url, cJSON **jwks, char *why,
+                           size_t whylen)
 {
-    if (!m->jwks_uri)
-        return snprintf(why, whylen, "the issuer publishes no jwks_uri"), MM_ERR_IDP;
     cJSON *doc;
-    long status = 0;
-    mm_err e = get_json(m->jwks_uri, o, &doc, &status, NULL, why, whylen);
+    mm_err e = json_200(r, url, &doc, why, whylen);
     if (e == MM_OK && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "keys"))) {
-        snprintf(why, whylen, "%s did not return a JWKS (HTTP %ld)", m->jwks_uri, status);
+        snprintf(why, whylen, "%s did not return a JWKS", url);
         e = MM_ERR_IDP;
     }
     if (e == MM_OK) {
-        cJSON_Delete(m->jwks);
-        m->jwks = doc;
+        cJSON_Delete(*jwks);
+        *jwks = doc;
     } else {
         cJSON_Delete(doc);
     }
     return e;
 }
 
-mm_err mm_oauth_verify_id_token(mm_oauth_meta *m, const char *id_token,
-                                const mm_jwt_expect *x, const mm_http_opts *o,
-                                mm_jwt_claims *claims, char *why, size_t whylen)
+void mm_oauth_revoke_form(mm_form *f, const char *token, const char *client_id)
 {
-    int unknown_kid = 0, fetched = 0;
-    mm_err e;
-    if (!m->jwks) {
-        if ((e = fetch_jwks(m, o, why, whylen)) != MM_OK)
-            return e;
-        fetched = 1;
-    }
-    e = mm_jwt_verify(id_token, m->jwks, x, claims, &unknown_kid, why, whylen);
-    if (e != MM_OK && unknown_kid && !fetched) { /* rotated keys: refetch once */
-        if ((e = fetch_jwks(m, o, why, whylen)) != MM_OK)
-            return e;
-        e = mm_jwt_verify(id_token, m->jwks, x, claims, &unknown_kid, why, whylen);
-    }
-    return e;
+    mm_form_add(f, "token", token);
+    mm_form_add(f, "token_type_hint", "refresh_token");
+    mm_form_add(f, "client_id", client_id);
 }
 
-mm_err mm_oauth_revoke(const mm_oauth_meta *m, const char *token, const char *client_id,
-                       const mm_http_opts *o, char *why, size_t whylen)
+mm_err mm_oauth_check_revoke(const mm_http_resp *r, char *why, size_t whylen)
 {
-    mm_form f = {0};
-    mm_form_add(&f, "token", token);
-    mm_form_add(&f, "token_type_hint", "refresh_token");
-    mm_form_add(&f, "client_id", client_id);
-    mm_http_resp r = {0};
-    mm_err e = mm_http_post_form(m->revocation_endpoint, &f, o, &r, why, whylen);
-    mm_form_free(&f);
-    if (e == MM_OK && r.status != 200) {
-        snprintf(why, whylen, "revocation endpoint answered HTTP %ld", r.status);
-        e = MM_ERR_IDP;
-    }
-    mm_http_resp_free(&r);
-    return e;
+    if (r->status == 200)
+        return MM_OK;
+    snprintf(why, whylen, "revocation endpoint answered HTTP %ld", r->status);
+    return MM_ERR_IDP;
 }
 
 /* ---- device authorization ------------------------------------------------- */
@@ -343,20 +292,15 @@ void mm_device_auth_free(mm_device_auth *d)
     memset(d, 0, sizeof(*d));
 }
 
-mm_err mm_oauth_device_authorize(const mm_oauth_meta *m, const mm_form *form,
-                                 const mm_http_opts *o, mm_device_auth *d, char *why,
-                                 size_t whylen)
+mm_err mm_oauth_parse_device(const mm_http_resp *r, mm_device_auth *d, char *why,
+                            size_t whylen)
 {
     memset(d, 0, sizeof(*d));
-    if (!m->device_authorization_endpoint)
-        return snprintf(why, whylen, "%s offers no device authorization endpoint",
-                        m->issuer), MM_ERR_IDP;
     cJSON *doc;
-    long status;
     char code[64];
-    mm_err e = post_json(m->device_authorization_endpoint, form, o, &doc, &status, why, whylen);
-    if (e == MM_OK && status != 200)
-        e = oauth_error(doc, status, code, sizeof(code), why, whylen);
+    mm_err e = json_any(r, &doc, why, whylen);
+    if (e == MM_OK && r->status != 200)
+        e = oauth_error(doc, r->status, code, sizeof(code), why, whylen);
     const char *dc = mm_json_str(doc, "device_code"), *uc = mm_json_str(doc, "user_code");
     const char *vu = mm_json_str(doc, "verification_uri");
     double interval = 5, expires_in = 600;

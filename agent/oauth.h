@@ -1,9 +1,8 @@
 /*
- * oauth.h - the OAuth 2.0 / OIDC protocol pieces, blocking, for worker
- * jobs: discovery (OIDC, RFC 8414, RFC 9728 from an MCP server URL), the
- * token endpoint, revocation (RFC 7009), device authorization (RFC 8628),
- * JWKS fetch and ID token verification with one JWKS refetch on an
- * unknown kid.  The flows that sequence them live in login.c/refresh.c.
+ * oauth.h - the OAuth 2.0 / OIDC messages: discovery (OIDC, RFC 8414,
+ * RFC 9728 from an MCP server URL), the token endpoint, JWKS, revocation
+ * (RFC 7009) and device authorization (RFC 8628).  Pure functions over
+ * HTTP responses; flow.c does the I/O and sequencing.
  */
 #ifndef MM_OAUTH_H
 #define MM_OAUTH_H
@@ -31,9 +30,18 @@ typedef struct {
 void mm_oauth_meta_free(mm_oauth_meta *m);
 mm_err mm_oauth_meta_copy(mm_oauth_meta *dst, const mm_oauth_meta *src);
 
-/* issuer may be NULL when only the MCP server URL is known. */
-mm_err mm_oauth_discover(const char *issuer, const char *server_url, const mm_http_opts *o,
-                         mm_oauth_meta *m, char *why, size_t whylen);
+/* RFC 9728: where the protected resource's metadata is, from the 401's
+ * WWW-Authenticate resource_metadata hint or the well-known location. */
+void mm_oauth_prm_url(const char *server_url, const char *www_authenticate, char *url,
+                      size_t len);
+/* The first authorization server the resource names. */
+mm_err mm_oauth_parse_prm(const mm_http_resp *r, const char *url, const char *server_url,
+                          char **issuer, char *why, size_t whylen);
+/* OIDC discovery URL, or with rfc8414 set the RFC 8414 one. */
+void mm_oauth_discovery_url(const char *issuer, int rfc8414, char *url, size_t len);
+/* Parse a discovery document; it must name exactly this issuer. */
+mm_err mm_oauth_parse_meta(const mm_http_resp *r, const char *url, const char *issuer,
+                           mm_oauth_meta *m, char *why, size_t whylen);
 
 typedef struct {
     mm_secret *access;
@@ -48,22 +56,17 @@ typedef struct {
 void mm_tokens_free(mm_tokens *t);
 
 /*
- * POST form to the token endpoint.  MM_OK with tokens; an OAuth error
- * answer gives MM_ERR_IDP with t->oauth_error set; 5xx, garbage and
- * transport failures give MM_ERR_IDP/NETWORK/TIMEOUT/TLS with
+ * A token endpoint answer.  MM_OK with tokens; an OAuth error answer gives
+ * MM_ERR_IDP with t->oauth_error set; 5xx and garbage give MM_ERR_IDP with
  * oauth_error empty (retryable).
  */
-mm_err mm_oauth_token(const mm_oauth_meta *m, const mm_form *form, const mm_http_opts *o,
-                      mm_tokens *t, char *why, size_t whylen);
+mm_err mm_oauth_parse_token(const mm_http_resp *r, mm_tokens *t, char *why, size_t whylen);
+/* Replace *jwks with the JWKS in r. */
+mm_err mm_oauth_parse_jwks(const mm_http_resp *r, const char *url, cJSON **jwks, char *why,
+                           size_t whylen);
 
-/* Verify an ID token, refetching the JWKS once if its kid is unknown
- * (key rotation).  m->jwks is updated in place. */
-mm_err mm_oauth_verify_id_token(mm_oauth_meta *m, const char *id_token,
-                                const mm_jwt_expect *x, const mm_http_opts *o,
-                                mm_jwt_claims *claims, char *why, size_t whylen);
-
-mm_err mm_oauth_revoke(const mm_oauth_meta *m, const char *token, const char *client_id,
-                       const mm_http_opts *o, char *why, size_t whylen);
+void mm_oauth_revoke_form(mm_form *f, const char *token, const char *client_id);
+mm_err mm_oauth_check_revoke(const mm_http_resp *r, char *why, size_t whylen);
 
 typedef struct {
     mm_secret *device_code;
@@ -75,8 +78,7 @@ typedef struct {
 } mm_device_auth;
 
 void mm_device_auth_free(mm_device_auth *d);
-mm_err mm_oauth_device_authorize(const mm_oauth_meta *m, const mm_form *form,
-                                 const mm_http_opts *o, mm_device_auth *d, char *why,
-                                 size_t whylen);
+mm_err mm_oauth_parse_device(const mm_http_resp *r, mm_device_auth *d, char *why,
+                            size_t whylen);
 
 #endif

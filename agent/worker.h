@@ -1,9 +1,9 @@
 /*
- * worker.h - run blocking work (keyring calls, HTTP to the IdP) off the
+ * worker.h - run blocking work (keyring calls, D-Bus notifications) off the
  * event loop.
  *
- * A libsecret call can block for as long as an unlock prompt stays open and
- * an IdP can hang; neither may stall token serving.  A job's run() executes
+ * A libsecret call can block for as long as an unlock prompt stays open;
+ * that must never stall token serving.  A job's run() executes
  * on a worker thread and must touch only the job's own data; its done()
  * runs later on the loop thread, where it may use everything.  Ordering
  * between jobs of one profile is the caller's business: the profile state
