@@ -7,9 +7,12 @@
  *
  * Rotation: when the IdP returns a new refresh token the old one is dead
  * at the IdP.  The new one replaces the old in memory at once and goes to
- * the keyring in the same loop turn; the crash window is the keyring write
- * itself (a D-Bus round trip).  A failed write is retried with backoff and
- * shown in status ("storage": "error") until it succeeds.
+ * the keyring in the same loop turn; the waiting callers are answered only
+ * when the write has completed.  The crash window is therefore the time
+ * from the IdP's answer to the end of the keyring write (one D-Bus round
+ * trip, milliseconds); a crash inside it loses the login, any crash after
+ * it loses nothing.  A failed write is retried with backoff and shown in
+ * status ("storage": "error") while the token lives on in memory.
  *
  * Failures: network errors, timeouts, 5xx and garbage are retried with
  * exponential backoff and jitter while the access token, if still valid,
@@ -94,9 +97,20 @@ static void persist_retry(mm_loop *loop, void *data)
     persist(p);
 }
 
+static void ready(mm_profile *p)
+{
+    p->retries = 0;
+    p->last_err = MM_OK;
+    mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
+    mm_refresh_schedule(p);
+    mm_profile_wake(p, MM_OK, NULL);
+}
+
 static void persisted(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
 {
-    (void)doc, (void)arg, (void)why;
+    (void)doc, (void)why;
+    if (arg) /* the refresh that rotated: its waiters were held for this write */
+        ready(p);
     if (e == MM_OK) {
         p->persist_retries = 0;
         mm_debug("profile %s: rotated refresh token stored", p->key.profile);
@@ -111,11 +125,16 @@ static void persisted(mm_profile *p, mm_err e, const char *why, mm_secret *doc, 
                                              persist_retry, p);
 }
 
-static void persist(mm_profile *p)
+/* rotation: non-NULL for the write that follows a rotating refresh. */
+static void persist_rt(mm_profile *p, void *rotation)
 {
     if (p->cred)
-        mm_store_submit_save(p, mm_profile_make_doc(p, p->cred->data), persisted, NULL);
+        mm_store_submit_save(p, mm_profile_make_doc(p, p->cred->data), persisted, rotation);
+    else if (rotation)
+        ready(p);
 }
+
+static void persist(mm_profile *p) { persist_rt(p, NULL); }
 
 static void refreshed(mm_flow *f)
 {
@@ -125,16 +144,16 @@ static void refreshed(mm_flow *f)
         /* Rotation: only a different refresh token needs the keyring. */
         if (f->tokens.refresh && !(p->cred && mm_secret_equal(p->cred->data,
                                                               f->tokens.refresh->data))) {
+            /* The old refresh token is dead at the IdP now.  Nothing is
+             * answered until the new one is in the keyring: the profile
+             * stays "refreshing", so callers keep waiting on this flight. */
             mm_secret_clear(&p->cred);
             p->cred = f->tokens.refresh;
             f->tokens.refresh = NULL;
-            persist(p);
+            persist_rt(p, p);
+            return;
         }
-        p->retries = 0;
-        p->last_err = MM_OK;
-        mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
-        mm_refresh_schedule(p);
-        mm_profile_wake(p, MM_OK, NULL);
+        ready(p);
         return;
     }
     if (!strcmp(f->tokens.oauth_error, "invalid_grant")) {
