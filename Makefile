@@ -17,10 +17,13 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 # long path in an error message is fine.  gcc's guesswork about it is noise.
 WARN    += $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >/dev/null 2>&1 \
              && echo -Wno-format-truncation)
+# CFLAGS/LDFLAGS are the user's (optimisation, sanitizers); what the build
+# needs is added separately so that `make CFLAGS=...` cannot drop it.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -fstack-protector-strong -fPIE
-CFLAGS  += -D_FORTIFY_SOURCE=2
-LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+LDFLAGS ?=
+MM_CFLAGS  = $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -fstack-protector-strong \
+             -fPIE -D_FORTIFY_SOURCE=2
+MM_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 
 # The helper's token path must stay tiny: cJSON only, nothing with GLib,
 # libsecret or libcurl in its link line.
@@ -46,24 +49,24 @@ all: $(BINS)
 
 $(BUILD)/common/%.o: common/%.c $(wildcard include/mimir/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pkg_cflags,libcjson) -c -o $@ $<
+	$(CC) $(MM_CFLAGS) $(call pkg_cflags,libcjson) -c -o $@ $<
 
 $(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h include/mimir/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pkg_cflags,$(AGENT_PKGS)) -c -o $@ $<
+	$(CC) $(MM_CFLAGS) $(call pkg_cflags,$(AGENT_PKGS)) -c -o $@ $<
 
 $(BUILD)/helper/%.o: helper/%.c $(wildcard helper/*.h include/mimir/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pkg_cflags,$(HELPER_PKGS)) -c -o $@ $<
+	$(CC) $(MM_CFLAGS) $(call pkg_cflags,$(HELPER_PKGS)) -c -o $@ $<
 
 $(BUILD)/libmimir.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/mimir-agent: $(AGENT_OBJ) $(BUILD)/libmimir.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(AGENT_PKGS)) -lpthread
+	$(CC) $(MM_CFLAGS) $(MM_LDFLAGS) -o $@ $^ $(call pkg_libs,$(AGENT_PKGS)) -lpthread
 
 $(BUILD)/mimir-helper: $(HELPER_OBJ) $(BUILD)/libmimir.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HELPER_PKGS))
+	$(CC) $(MM_CFLAGS) $(MM_LDFLAGS) -o $@ $^ $(call pkg_libs,$(HELPER_PKGS))
 
 # ---- tests -------------------------------------------------------------
 
@@ -72,12 +75,12 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmimir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pkg_cflags,cmocka libcjson) $(LDFLAGS) -o $@ $^ \
+	$(CC) $(MM_CFLAGS) $(call pkg_cflags,cmocka libcjson) $(MM_LDFLAGS) -o $@ $^ \
 	    $(call pkg_libs,cmocka libcjson)
 
 $(BUILD)/tests/loadclient: tests/bench/loadclient.c $(BUILD)/libmimir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pkg_cflags,libcjson) $(LDFLAGS) -o $@ $^ \
+	$(CC) $(MM_CFLAGS) $(call pkg_cflags,libcjson) $(MM_LDFLAGS) -o $@ $^ \
 	    $(call pkg_libs,libcjson) -lpthread
 
 deps:

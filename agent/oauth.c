@@ -240,8 +240,9 @@ mm_err mm_oauth_parse_token(const mm_http_resp *r, mm_tokens *t, char *why, size
     t->refresh = rt && rt[0] ? mm_secret_from_str(rt) : NULL;
     t->id_token = dup0(idt);
     t->scope = dup0(mm_json_str(doc, "scope"));
+    int oom = !t->access || (rt && rt[0] && !t->refresh); /* rt points into doc */
     cJSON_Delete(doc);
-    if (!t->access || (rt && rt[0] && !t->refresh)) {
+    if (oom) {
         mm_tokens_free(t);
         return MM_ERR_NOMEM;
     }

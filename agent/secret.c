@@ -28,7 +28,10 @@ mm_err mm_secret_init(void)
 
 mm_secret *mm_secret_new(const char *data, size_t len)
 {
-    mm_secret *s = sodium_malloc(sizeof(*s) + len + 1);
+    /* sodium_malloc puts the block right before a guard page, so its
+     * address is only aligned if the size is a multiple of the alignment. */
+    size_t size = (sizeof(mm_secret) + len + 1 + 15) & ~(size_t)15;
+    mm_secret *s = sodium_malloc(size);
     if (!s)
         return NULL;
     s->len = len;
