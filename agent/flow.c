@@ -119,9 +119,9 @@ static void complete(mm_flow *f, mm_err e)
     p->jobs--;
     if (f->meta_dirty && f->have_meta)
         cache_put(f->cache_key, &f->meta);
-    if (!p->orphan && !p->agent->shutting_down)
+    if (!p->agent->shutting_down) /* orphans too: see store_done() */
         f->done(f);
-    else if (p->orphan && !p->jobs)
+    if (p->orphan && !p->jobs)
         free(p); /* its state was wiped when it was retired */
     flow_free(f);
 }

@@ -182,6 +182,8 @@ static void saved(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void
 {
     (void)doc, (void)why;
     mm_login *l = arg;
+    if (p->login != l) /* cancelled (logout, reload) while the write ran */
+        return;
     if (e != MM_OK) /* the login worked; the refresh token lives in memory */
         mm_warn("profile %s: signed in, but the refresh token could not be stored; it will "
                 "be lost when the agent stops", p->key.profile);

@@ -238,6 +238,8 @@ int main(int argc, char **argv)
     a->server = mm_server_new(a->loop, lfd, &sopts, mm_agent_on_line, a);
     if (!a->server)
         return fprintf(stderr, "mimir-agent: cannot serve %s\n", o.socket), 1;
+    if (lock_fd >= 0) /* socket-activated sockets belong to systemd */
+        mm_server_watch(a->server, o.socket);
     mm_info("mimir-agent %s listening on %s (pid %ld)", MIMIR_VERSION, o.socket, (long)getpid());
     if (notify >= 0) {
         redirect_stdio(o.log_file);
@@ -254,9 +256,9 @@ int main(int argc, char **argv)
     mm_worker_free(a->worker);
     mm_agent_free_profiles(a);
     mm_oauth_cache_clear();
-    mm_server_free(a->server);
-    if (lock_fd >= 0) /* not socket-activated: the socket file is ours */
+    if (lock_fd >= 0 && mm_server_owns_socket(a->server)) /* never another agent's */
         unlink(o.socket);
+    mm_server_free(a->server);
     close(lfd);
     close(sfd);
     mm_loop_free(a->loop);

@@ -84,7 +84,7 @@ static void add_credential(cJSON *r, const mm_profile *p, mm_op op)
         cJSON_AddStringToObject(r, "token_type", api ? "api-key" : "Bearer");
     }
     if (!api)
-        cJSON_AddNumberToObject(r, "expires_at", (double)p->access_exp);
+        mm_json_add_int(r, "expires_at", (long long)p->access_exp);
 }
 
 /* The reply for a token/headers request given the profile's current state. */

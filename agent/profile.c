@@ -53,15 +53,17 @@ static void store_done(mm_job *job)
     mm_store_job *j = (mm_store_job *)job;
     mm_profile *p = j->p;
     p->jobs--;
-    if (p->orphan || p->agent->shutting_down) {
-        if (p->orphan && !p->jobs)
-            profile_free(p);
-    } else {
+    /* Callbacks run even for a profile a reload removed: a client may be
+     * waiting on this job (set_api_key, logout).  They must not touch
+     * p->cfg when p->orphan is set. */
+    if (!p->agent->shutting_down) {
         p->store_err = j->err;
         if (j->err != MM_OK)
             mm_warn("profile %s: %s", p->key.profile, j->why);
         j->done(p, j->err, j->why, j->doc, j->arg);
     }
+    if (p->orphan && !p->jobs)
+        profile_free(p);
     mm_secret_free(j->doc);
     free(j);
 }
@@ -192,6 +194,8 @@ void mm_profile_wake(mm_profile *p, mm_err e, const char *msg)
 static void loaded(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
 {
     (void)arg;
+    if (p->orphan)
+        return;
     if (e != MM_OK) {
         mm_profile_set_state(p, MM_PS_STORE_ERROR, e, why);
         mm_profile_wake(p, e, why);

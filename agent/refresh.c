@@ -109,6 +109,8 @@ static void ready(mm_profile *p)
 static void persisted(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
 {
     (void)doc, (void)why;
+    if (p->orphan)
+        return;
     if (arg) /* the refresh that rotated: its waiters were held for this write */
         ready(p);
     if (e == MM_OK) {
@@ -139,6 +141,8 @@ static void persist(mm_profile *p) { persist_rt(p, NULL); }
 static void refreshed(mm_flow *f)
 {
     mm_profile *p = f->p;
+    if (p->orphan) /* removed by a reload; its waiters were answered then */
+        return;
     if (f->err == MM_OK) {
         mm_login_adopt_tokens(p, f);
         /* Rotation: only a different refresh token needs the keyring. */

@@ -61,6 +61,9 @@ struct mm_server {
     void *ctx;
     mm_conn *conns;
     uint64_t sweep_timer;
+    char *watch_path; /* our socket file; gone or replaced: we stop */
+    dev_t watch_dev;
+    ino_t watch_ino;
 };
 
 static void conn_io(mm_loop *loop, int fd, uint32_t events, void *data);
@@ -340,6 +343,10 @@ static void conn_read(mm_conn *c)
         }
         c->in_len += (size_t)n;
         c->last_active = mm_now_ms();
+        /* A short read drained the socket: skip the recv that would only
+         * say EAGAIN (level-triggered epoll reports what comes later). */
+        if ((size_t)n < MM_PROTO_MAX_LINE - (c->in_len - (size_t)n))
+            break;
     }
 }
 
@@ -414,10 +421,25 @@ static void on_accept(mm_loop *loop, int lfd, uint32_t events, void *data)
     }
 }
 
+/* Like gpg-agent: when our socket file is removed or replaced (the
+ * runtime directory was cleaned, another agent took over), nobody can
+ * reach us any more, so lingering would only keep secrets in memory. */
+static int socket_gone(const mm_server *s)
+{
+    struct stat st;
+    return s->watch_path && (lstat(s->watch_path, &st) < 0 || st.st_ino != s->watch_ino ||
+                             st.st_dev != s->watch_dev);
+}
+
 static void sweep(mm_loop *loop, void *data)
 {
     mm_server *s = data;
     uint64_t now = mm_now_ms();
+    if (socket_gone(s)) {
+        mm_warn("socket %s was removed or replaced; shutting down", s->watch_path);
+        mm_loop_stop(loop);
+        return;
+    }
     for (mm_conn *c = s->conns, *next; c; c = next) {
         next = c->next;
         if (c->dead || c->held)
@@ -448,10 +470,22 @@ mm_server *mm_server_new(mm_loop *loop, int lfd, const mm_server_opts *opts, mm_
     return s;
 }
 
+void mm_server_watch(mm_server *s, const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && (s->watch_path = strdup(path))) {
+        s->watch_dev = st.st_dev;
+        s->watch_ino = st.st_ino;
+    }
+}
+
+int mm_server_owns_socket(const mm_server *s) { return s->watch_path && !socket_gone(s); }
+
 void mm_server_free(mm_server *s)
 {
     if (!s)
         return;
+    free(s->watch_path);
     mm_loop_del_timer(s->loop, s->sweep_timer);
     mm_loop_del_fd(s->loop, s->lfd);
     while (s->conns) {

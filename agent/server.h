@@ -40,6 +40,11 @@ mm_server *mm_server_new(mm_loop *loop, int listen_fd, const mm_server_opts *opt
 /* Closes every connection; held ones are freed too (callers drop their refs first). */
 void mm_server_free(mm_server *s);
 
+/* Stop the loop when the socket file at path disappears or is replaced. */
+void mm_server_watch(mm_server *s, const char *path);
+/* 1 while the file at the watched path is still our socket. */
+int mm_server_owns_socket(const mm_server *s);
+
 /* Queue msg (consumed) on c.  Safe on a dead connection (dropped). */
 void mm_conn_send(mm_conn *c, cJSON *msg);
 void mm_conn_hold(mm_conn *c);

@@ -1,4 +1,5 @@
 /* proto.c - request/response codec for the agent socket (see proto.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "mimir/proto.h"
@@ -97,13 +98,28 @@ void mm_request_free(mm_request *req)
     memset(req, 0, sizeof(*req));
 }
 
+/*
+ * Integers as raw JSON text: cJSON prints every number with "%1.15g" and
+ * reads it back with sscanf to check the round trip, which costs more than
+ * the rest of a token reply together.  Integral values need neither.
+ */
+cJSON *mm_json_add_int(cJSON *obj, const char *key, long long v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%lld", v);
+    return cJSON_AddRawToObject(obj, key, buf);
+}
+
 static cJSON *reply_head(const cJSON *id, int ok)
 {
     cJSON *r = cJSON_CreateObject();
     if (!r)
         return NULL;
-    cJSON_AddNumberToObject(r, "v", MM_PROTO_VERSION);
-    if (id)
+    cJSON_AddRawToObject(r, "v", "1");
+    if (cJSON_IsNumber(id) && id->valuedouble == (double)(long long)id->valuedouble &&
+        id->valuedouble > -1e15 && id->valuedouble < 1e15)
+        mm_json_add_int(r, "id", (long long)id->valuedouble);
+    else if (id)
         cJSON_AddItemToObject(r, "id", cJSON_Duplicate(id, 0));
     cJSON_AddBoolToObject(r, "ok", ok);
     return r;
@@ -123,7 +139,7 @@ cJSON *mm_proto_reply_err(const cJSON *id, mm_err e, const char *message)
 cJSON *mm_proto_event(const char *event)
 {
     cJSON *r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "v", MM_PROTO_VERSION);
+    cJSON_AddRawToObject(r, "v", "1");
     cJSON_AddStringToObject(r, "event", event);
     return r;
 }

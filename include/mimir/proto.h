@@ -81,6 +81,9 @@ typedef struct {
 mm_err mm_proto_parse_response(const char *line, size_t len, mm_response *out);
 void mm_response_free(mm_response *resp);
 
+/* Add an integer member without cJSON's float formatting (hot path). */
+cJSON *mm_json_add_int(cJSON *obj, const char *key, long long v);
+
 /* Small typed accessors; NULL / 0 when absent or of the wrong type. */
 const char *mm_json_str(const cJSON *obj, const char *key);
 int mm_json_num(const cJSON *obj, const char *key, double *out);
