@@ -28,6 +28,11 @@ export MIMIR_AGENT_SOCK=$XDG_RUNTIME_DIR/mimir/agent.sock PATH=$build:$PATH
 
 say "starting a private keyring (gnome-keyring in this demo's own D-Bus session)"
 echo -n demo | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null
+for _ in $(seq 100); do # ready once it really stores something
+    echo -n probe | secret-tool store --label=probe mimir-demo probe 2>/dev/null && break
+    sleep 0.1
+done
+secret-tool clear mimir-demo probe
 
 say "starting the local identity provider (oidc-provider, tests/idp)"
 node "$top/tests/idp/idp.mjs" >"$T/idp.json" 2>"$T/idp.log" &
