@@ -36,7 +36,7 @@ static cJSON *decode_json_part(const char *s, size_t len)
 {
     size_t n;
     unsigned char *raw = b64url_decode(s, len, &n);
-    cJSON *j = raw ? cJSON_ParseWithLength((const char *)raw, n) : NULL;
+    cJSON *j = raw ? mm_json_parse((const char *)raw, n) : NULL;
     free(raw);
     return cJSON_IsObject(j) ? j : (cJSON_Delete(j), NULL);
 }

@@ -51,9 +51,24 @@ static const char usage[] =
 typedef struct {
     int foreground;
     char socket[108];
-    const char *log_file;
+    char log_file_buf[4096];
+    char *log_file;
     int idle_timeout;
 } options;
+
+static int absolutize(char *path, size_t len)
+{
+    char cwd[4096], tmp[8200];
+    if (path[0] == '/')
+        return 0;
+    if (!getcwd(cwd, sizeof(cwd)))
+        return -1;
+    int n = snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path);
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    memcpy(path, tmp, (size_t)n + 1);
+    return 0;
+}
 
 static int parse_args(int argc, char **argv, options *o, mm_agent *a)
 {
@@ -79,8 +94,15 @@ static int parse_args(int argc, char **argv, options *o, mm_agent *a)
         case 'c': snprintf(a->config_path, sizeof(a->config_path), "%s", optarg); break;
         case OPT_IDLE: o->idle_timeout = atoi(optarg); break;
         case OPT_LOGIN: a->login_timeout_s = atoi(optarg); break;
-        case OPT_LOGFILE: o->log_file = optarg; break;
-        case OPT_HTTP: a->http_timeout_ms = atoi(optarg) * 1000; break;
+        case OPT_LOGFILE:
+            snprintf(o->log_file_buf, sizeof(o->log_file_buf), "%s", optarg);
+            o->log_file = o->log_file_buf;
+            break;
+        case OPT_HTTP: {
+            int t = atoi(optarg);
+            a->http_timeout_ms = t > 0 && t <= 600 ? t * 1000 : -1;
+            break;
+        }
         case 'v': mm_log_set_level(MM_LOG_DEBUG); break;
         case 'h': fputs(usage, stdout); exit(0);
         case 'V': puts("mimir-agent " MIMIR_VERSION); exit(0);
@@ -90,14 +112,20 @@ static int parse_args(int argc, char **argv, options *o, mm_agent *a)
     if (optind < argc)
         return fprintf(stderr, "mimir-agent: unexpected argument '%s'\n%s", argv[optind],
                        usage), 2;
-    if (o->idle_timeout <= 0 || a->login_timeout_s <= 0 || a->http_timeout_ms <= 0)
-        return fprintf(stderr, "mimir-agent: timeouts must be positive\n"), 2;
+    if (o->idle_timeout <= 0 || o->idle_timeout > 86400 || a->login_timeout_s <= 0 ||
+        a->login_timeout_s > 86400 || a->http_timeout_ms <= 0)
+        return fprintf(stderr, "mimir-agent: timeouts: idle and login 1..86400, http "
+                       "1..600 seconds\n"), 2;
     if (!o->socket[0] && mm_socket_path(o->socket, sizeof(o->socket)) != MM_OK)
         return fprintf(stderr, "mimir-agent: socket path from the environment is invalid "
                        "(relative or longer than 107 bytes)\n"), 2;
     if (!a->config_path[0] && mm_config_path(a->config_path, sizeof(a->config_path)) != MM_OK)
         return fprintf(stderr, "mimir-agent: cannot derive the config path: set "
                        "MIMIR_CONFIG or HOME\n"), 2;
+    /* Daemonizing changes to "/": anchor relative paths to where we started. */
+    if (absolutize(a->config_path, sizeof(a->config_path)) < 0 ||
+        (o->log_file && absolutize(o->log_file_buf, sizeof(o->log_file_buf)) < 0))
+        return fprintf(stderr, "mimir-agent: path too long\n"), 2;
     return 0;
 }
 

@@ -52,7 +52,7 @@ static mm_err json_200(const mm_http_resp *r, const char *url, cJSON **out, char
         snprintf(why, whylen, "%s answered HTTP %ld", url, r->status);
         return MM_ERR_IDP;
     }
-    if (!cJSON_IsObject(*out = cJSON_ParseWithLength(r->body, r->len))) {
+    if (!cJSON_IsObject(*out = mm_json_parse(r->body, r->len))) {
         cJSON_Delete(*out);
         *out = NULL;
         snprintf(why, whylen, "%s did not return a JSON object", url);
@@ -202,7 +202,7 @@ static mm_err oauth_error(const cJSON *doc, long status, char *code, size_t code
 /* Any answer of the token or device endpoints: a JSON object, or garbage. */
 static mm_err json_any(const mm_http_resp *r, cJSON **doc, char *why, size_t whylen)
 {
-    *doc = cJSON_ParseWithLength(r->body, r->len);
+    *doc = mm_json_parse(r->body, r->len);
     if (cJSON_IsObject(*doc))
         return MM_OK;
     cJSON_Delete(*doc);

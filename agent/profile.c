@@ -113,7 +113,7 @@ static void set_str(char **dst, const char *v)
 
 mm_err mm_profile_adopt_doc(mm_profile *p, const mm_secret *doc)
 {
-    cJSON *j = cJSON_ParseWithLength(doc->data, doc->len);
+    cJSON *j = mm_json_parse(doc->data, doc->len);
     const char *kind = mm_json_str(j, "kind"), *secret = mm_json_str(j, "secret");
     mm_err e = MM_OK;
     if (!kind || !secret || strcmp(kind, doc_kind(p)) != 0) {

@@ -399,7 +399,7 @@ static void on_accept(mm_loop *loop, int lfd, uint32_t events, void *data)
                 return;
             continue;
         }
-        struct ucred cr;
+        struct ucred cr = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
         socklen_t len = sizeof(cr);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != geteuid()) {
             refuse(fd, &cr);

@@ -10,6 +10,7 @@
 
 #include "mimir/config.h"
 #include "mimir/paths.h"
+#include "mimir/proto.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
@@ -338,7 +339,7 @@ mm_err mm_config_read_json(const char *path, cJSON **doc, char *why, size_t whyl
         e = fail(why, whylen, path, "read error");
     else if (n > CONFIG_MAX_BYTES)
         e = fail(why, whylen, path, "larger than 1 MiB");
-    else if (!(*doc = cJSON_ParseWithLength(buf, n))) {
+    else if (!(*doc = mm_json_parse(buf, n))) {
         const char *at = cJSON_GetErrorPtr();
         e = fail(why, whylen, path, "not valid JSON (near byte %ld)",
                  at && at >= buf && at <= buf + n ? (long)(at - buf) : -1L);

@@ -1,4 +1,5 @@
 /* proto.c - request/response codec for the agent socket (see proto.h). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,37 @@ mm_op mm_op_from_name(const char *name)
     return MM_OP_UNKNOWN;
 }
 
+/* A "\u0000" escape would end the C string cJSON makes of it: what we
+ * checked and what we use would differ.  No legitimate input needs one. */
+static int has_nul_escape(const char *s, size_t len)
+{
+    for (const char *p = s; (p = memchr(p, '\\', (size_t)(s + len - p))) && p + 6 <= s + len;
+         p += 2) {
+        if (p[1] == '\\')
+            continue; /* an escaped backslash, skipped by p += 2 */
+        if (p[1] == 'u' && !memcmp(p + 2, "000", 3) && p[5] == '0')
+            return 1;
+    }
+    return 0;
+}
+
+cJSON *mm_json_parse(const char *buf, size_t len)
+{
+    if (memchr(buf, '\0', len) || has_nul_escape(buf, len))
+        return NULL;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    /* One document only: trailing bytes other than whitespace are refused,
+     * or "{...}{...}" would silently drop its second request. */
+    while (j && end && end < buf + len && strchr(" \t\r\n", *end))
+        end++;
+    if (j && end != buf + len) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
 const char *mm_json_str(const cJSON *obj, const char *key)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -48,9 +80,8 @@ mm_err mm_proto_parse_request(const char *line, size_t len, mm_request *req,
     *why = NULL;
     if (len && line[len - 1] == '\r') /* tolerate CRLF from hand-typed input */
         len--;
-    /* The parser needs no terminator: it is told the length, so embedded
-     * NULs or a missing '\0' cannot make it read past the line. */
-    req->root = cJSON_ParseWithLength(line, len);
+    /* The parser needs no terminator: it is told the length. */
+    req->root = mm_json_parse(line, len);
     if (!req->root || !cJSON_IsObject(req->root)) {
         *why = "request is not a JSON object";
         return MM_ERR_BAD_REQUEST;
@@ -116,8 +147,8 @@ static cJSON *reply_head(const cJSON *id, int ok)
     if (!r)
         return NULL;
     cJSON_AddRawToObject(r, "v", "1");
-    if (cJSON_IsNumber(id) && id->valuedouble == (double)(long long)id->valuedouble &&
-        id->valuedouble > -1e15 && id->valuedouble < 1e15)
+    if (cJSON_IsNumber(id) && fabs(id->valuedouble) <= 9007199254740992.0 && /* 2^53 */
+        id->valuedouble == (double)(long long)id->valuedouble)
         mm_json_add_int(r, "id", (long long)id->valuedouble);
     else if (id)
         cJSON_AddItemToObject(r, "id", cJSON_Duplicate(id, 0));
@@ -177,7 +208,7 @@ mm_err mm_proto_parse_response(const char *line, size_t len, mm_response *out)
 {
     memset(out, 0, sizeof(*out));
     out->id = -1;
-    out->root = cJSON_ParseWithLength(line, len);
+    out->root = mm_json_parse(line, len);
     if (!cJSON_IsObject(out->root))
         return MM_ERR_BAD_REQUEST;
     double d;

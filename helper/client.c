@@ -197,6 +197,13 @@ mm_err mm_client_call(mm_client *cl, cJSON *req, mm_response *resp)
     mm_err e = send_all(cl, line, len);
     explicit_bzero(line, len); /* set_api_key requests carry the key */
     cJSON_free(line);
+    /* The agent may have answered and closed before reading us (it refuses
+     * other users that way): its reply says more than "broken pipe". */
+    if (e == MM_ERR_AGENT_UNREACHABLE && mm_client_read(cl, resp) == MM_OK) {
+        if (!resp->event && !resp->ok)
+            return MM_OK;
+        mm_response_free(resp);
+    }
     while (e == MM_OK) {
         e = mm_client_read(cl, resp);
         if (e != MM_OK || (!resp->event && (resp->id == id || resp->id == -1)))

@@ -141,8 +141,9 @@ static int profile_remove(const char *name, const mm_opts *o)
     if (def && !strcmp(def, name))
         cJSON_DeleteItemFromObjectCaseSensitive(doc, "default_profile");
     if ((rc = save_doc(path, doc, o)) == 0)
-        printf("Profile %s removed (its keyring entry stays until 'mimir-helper logout')\n",
-               name);
+        printf("Profile %s removed.  A credential it had stays in the keyring; to erase it,\n"
+               "run 'mimir-helper logout --profile %s' before removing a profile.\n",
+               name, name);
     return rc;
 }
 

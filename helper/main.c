@@ -104,8 +104,8 @@ static int parse_opts(const mm_command *c, int argc, char **argv, mm_opts *o)
         case 'p': o->profile = optarg; break;
         case 't':
             o->timeout_s = atoi(optarg);
-            if (o->timeout_s <= 0)
-                return mm_fail(MM_ERR_USAGE, "--timeout needs a positive number of seconds");
+            if (o->timeout_s <= 0 || o->timeout_s > 86400)
+                return mm_fail(MM_ERR_USAGE, "--timeout needs 1..86400 seconds");
             break;
         case 'h': command_help(c); exit(0);
         case O_JSON: o->json = 1; break;

@@ -81,6 +81,10 @@ typedef struct {
 mm_err mm_proto_parse_response(const char *line, size_t len, mm_response *out);
 void mm_response_free(mm_response *resp);
 
+/* Parse exactly one JSON document from buf[0..len): trailing garbage,
+ * NUL bytes and \u0000 escapes are refused (NULL). */
+cJSON *mm_json_parse(const char *buf, size_t len);
+
 /* Add an integer member without cJSON's float formatting (hot path). */
 cJSON *mm_json_add_int(cJSON *obj, const char *key, long long v);
 

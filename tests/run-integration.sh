@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# tests/run-integration.sh BUILD_DIR [PATTERN]
+#
+# Runs every tests/integration/test_*.sh (sorted; PATTERN, a glob, keeps
+# the names containing it), each in its own private D-Bus session
+# (dbus-run-session) with MM_BUILD and MM_TOP set, under an overall timeout.  Prints PASS/FAIL per test and a summary;
+# on failure, the tail of that test's output (which ends with the agent's
+# log).  A test that exits 77 cannot run here and is reported as SKIP.
+# Exit status: 0 when none failed.
+#
+# Environment: MM_TEST_TIMEOUT (seconds per test, default 300),
+# MM_LOG_DIR (keep every test's output there; default: a temp dir,
+# removed when everything passed).
+set -uo pipefail
+
+if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
+    echo "usage: $0 BUILD_DIR [PATTERN]" >&2
+    exit 2
+fi
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=$(cd "$1" && pwd) || { echo "$0: no build directory $1" >&2; exit 2; }
+pattern=${2:-*}
+per_test=${MM_TEST_TIMEOUT:-300}
+
+for bin in mimir-agent mimir-helper tests/loadclient; do
+    [[ -x $build/$bin ]] || { echo "$0: $build/$bin is missing (run make first)" >&2; exit 2; }
+done
+for tool in dbus-run-session gnome-keyring-daemon secret-tool socat jq timeout; do
+    command -v "$tool" >/dev/null || { echo "$0: $tool is missing (run tests/deps.sh)" >&2; exit 2; }
+done
+
+if [[ -n ${MM_LOG_DIR:-} ]]; then
+    logdir=$MM_LOG_DIR
+    mkdir -p "$logdir"
+    keep_logs=1
+else
+    logdir=$(mktemp -d "${TMPDIR:-/tmp}/mm-integration.XXXXXX")
+    keep_logs=0
+fi
+
+shopt -s nullglob
+tests=()
+for t in "$top"/tests/integration/test_*.sh; do
+    name=$(basename "$t" .sh)
+    # shellcheck disable=SC2053
+    [[ $name == *$pattern* ]] && tests+=("$t")
+done
+if ((${#tests[@]} == 0)); then
+    echo "$0: no tests match '$pattern'" >&2
+    exit 2
+fi
+mapfile -t tests < <(printf '%s\n' "${tests[@]}" | LC_ALL=C sort)
+
+pass=0
+skipped=0
+failed=()
+t_start=$SECONDS
+for t in "${tests[@]}"; do
+    name=$(basename "$t" .sh)
+    log=$logdir/$name.log
+    t0=${EPOCHREALTIME/[.,]/}
+    MM_BUILD=$build MM_TOP=$top MM_PRIVATE_DBUS=1 \
+        timeout -k 10 "$per_test" dbus-run-session -- bash "$t" </dev/null >"$log" 2>&1
+    rc=$?
+    t1=${EPOCHREALTIME/[.,]/}
+    ms=$(((10#$t1 - 10#$t0) / 1000))
+    secs=$(printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)))
+    if ((rc == 0)); then
+        pass=$((pass + 1))
+        printf 'PASS %s (%ss)\n' "$name" "$secs"
+    elif ((rc == 77)); then
+        skipped=$((skipped + 1))
+        printf 'SKIP %s (%s)\n' "$name" "$(grep -m1 '^SKIP' "$log" | sed 's/^SKIP ([^)]*): //')"
+    else
+        failed+=("$name")
+        ((rc == 124 || rc == 137)) && why="timed out after ${per_test}s" || why="exit status $rc"
+        printf 'FAIL %s (%ss, %s)\n' "$name" "$secs" "$why"
+        echo "---- last 60 lines of $log ----"
+        tail -n 60 "$log" | sed 's/^/    /'
+        echo "----"
+        keep_logs=1
+    fi
+done
+
+total=${#tests[@]}
+echo "integration: $pass/$total passed, $skipped skipped, ${#failed[@]} failed in $((SECONDS - t_start))s"
+if ((${#failed[@]})); then
+    echo "failed: ${failed[*]}"
+    echo "logs: $logdir"
+    exit 1
+fi
+((keep_logs)) || rm -rf "$logdir"
+exit 0
