@@ -418,6 +418,9 @@ static void on_accept(mm_loop *loop, int lfd, uint32_t events, void *data)
         if (s->conns)
             s->conns->prev = c;
         s->conns = c;
+        /* A client usually writes its request right after connecting; it
+         * may be here already, which saves a trip through epoll_wait. */
+        conn_io(loop, fd, EPOLLIN, c);
     }
 }
 

@@ -136,11 +136,16 @@ void mm_client_close(mm_client *cl)
 static mm_err send_all(mm_client *cl, const char *p, size_t n)
 {
     while (n) {
-        struct pollfd pfd = {cl->fd, POLLOUT, 0};
-        if (poll(&pfd, 1, remaining(cl)) == 0)
-            return snprintf(cl->why, sizeof(cl->why), "mimir-agent did not accept the "
-                            "request in time"), MM_ERR_TIMEOUT;
-        ssize_t w = send(cl->fd, p, n, MSG_NOSIGNAL);
+        /* Try first: a fresh socket takes a request line at once, and the
+         * token path saves a poll.  Wait only when the buffer is full. */
+        ssize_t w = send(cl->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pfd = {cl->fd, POLLOUT, 0};
+            if (poll(&pfd, 1, remaining(cl)) == 0)
+                return snprintf(cl->why, sizeof(cl->why), "mimir-agent did not accept the "
+                                "request in time"), MM_ERR_TIMEOUT;
+            continue;
+        }
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
