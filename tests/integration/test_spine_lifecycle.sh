@@ -20,7 +20,9 @@ assert_exit 2 "$MM_BUILD/mimir-agent" --bogus
 assert_exit 2 "$MM_BUILD/mimir-agent" --foreground extra-arg
 assert_contains "$ERR" "unexpected argument 'extra-arg'"
 assert_exit 2 "$MM_BUILD/mimir-agent" --foreground --idle-timeout 0
-assert_contains "$ERR" "timeouts must be positive"
+assert_contains "$ERR" "timeouts: idle and login 1..86400"
+assert_exit 2 "$MM_BUILD/mimir-agent" --foreground --idle-timeout 3000000
+assert_exit 2 "$MM_BUILD/mimir-agent" --foreground --http-timeout 601
 assert_exit 2 "$MM_BUILD/mimir-agent" --foreground --socket relative.sock
 assert_exit 2 env MIMIR_AGENT_SOCK=relative.sock "$MM_BUILD/mimir-agent" --foreground
 [[ ! -e $SOCK ]] || fail "a refused start left a socket behind"
