@@ -14,32 +14,6 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 
-static void form_append(mm_form *f, const char *s, size_t n)
-{
-    if (f->oom)
-        return;
-    if (f->len + n + 1 > f->cap) {
-        size_t cap = (f->cap ? f->cap : 256);
-        while (cap < f->len + n + 1)
-            cap *= 2;
-        char *b = malloc(cap); /* not realloc: the old block must be wiped */
-        if (!b) {
-            f->oom = 1;
-            return;
-        }
-        if (f->buf) {
-            memcpy(b, f->buf, f->len);
-            sodium_memzero(f->buf, f->cap);
-            free(f->buf);
-        }
-        f->buf = b;
-        f->cap = cap;
-    }
-    memcpy(f->buf + f->len, s, n);
-    f->len += n;
-    f->buf[f->len] = '\0';
-}
-
 char *mm_url_escape(const char *s)
 {
     char *e = curl_easy_escape(NULL, s, 0);
@@ -59,22 +33,15 @@ void mm_form_add(mm_form *f, const char *key, const char *value)
         return;
     }
     if (f->len)
-        form_append(f, "&", 1);
-    form_append(f, key, strlen(key));
-    form_append(f, "=", 1);
-    form_append(f, v, strlen(v));
+        mm_buf_append(f, "&", 1);
+    mm_buf_append(f, key, strlen(key));
+    mm_buf_append(f, "=", 1);
+    mm_buf_append(f, v, strlen(v));
     sodium_memzero(v, strlen(v));
     free(v);
 }
 
-void mm_form_free(mm_form *f)
-{
-    if (f->buf) {
-        sodium_memzero(f->buf, f->cap);
-        free(f->buf);
-    }
-    memset(f, 0, sizeof(*f));
-}
+void mm_form_free(mm_form *f) { mm_buf_free(f); }
 
 void mm_http_resp_free(mm_http_resp *r)
 {
@@ -91,8 +58,8 @@ typedef struct req {
     mm_http *h;
     CURL *easy;
     char *url;
-    mm_form post; /* our copy of the body: curl does not copy POSTFIELDS */
-    mm_form body; /* the response, in a wiping buffer */
+    mm_buf post;  /* our copy of the body: curl does not copy POSTFIELDS */
+    mm_buf body;  /* the response */
     mm_http_resp resp;
     struct curl_slist *hdrs;
     char errbuf[CURL_ERROR_SIZE];
@@ -112,11 +79,11 @@ struct mm_http {
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
-    mm_form *buf = arg; /* reuse the wiping growable buffer */
+    mm_buf *buf = arg;
     size_t len = size * n;
     if (buf->len + len > MM_HTTP_MAX_BODY)
         return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
-    form_append(buf, data, len);
+    mm_buf_append(buf, data, len);
     return buf->oom ? 0 : len;
 }
 
@@ -180,8 +147,8 @@ static void req_finish(req *r, mm_err e)
     }
     r->cb(r->arg, e, e == MM_OK ? &r->resp : NULL, r->why);
     mm_http_resp_free(&r->resp);
-    mm_form_free(&r->post);
-    mm_form_free(&r->body);
+    mm_buf_free(&r->post);
+    mm_buf_free(&r->body);
     curl_slist_free_all(r->hdrs);
     free(r->url);
     free(r);
@@ -326,7 +293,7 @@ static mm_err setup(req *r, const mm_form *form, const mm_http_opts *o)
     if (form) {
         if (form->oom)
             return MM_ERR_NOMEM;
-        form_append(&r->post, form->buf ? form->buf : "", form->len);
+        mm_buf_append(&r->post, form->buf ? form->buf : "", form->len);
         if (r->post.oom)
             return MM_ERR_NOMEM;
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->post.buf ? r->post.buf : "");

@@ -15,6 +15,7 @@
 
 #include "loop.h"
 #include "mimir/err.h"
+#include "secret.h"
 
 #define MM_HTTP_MAX_BODY (1024 * 1024)
 
@@ -30,12 +31,8 @@ typedef struct {
     char *www_authenticate; /* the header, when present */
 } mm_http_resp;
 
-/* A growing application/x-www-form-urlencoded body (wiped on free). */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int oom;
-} mm_form;
+/* An application/x-www-form-urlencoded body (wiped on free). */
+typedef mm_buf mm_form;
 
 void mm_form_add(mm_form *f, const char *key, const char *value);
 void mm_form_free(mm_form *f);

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "mimir/paths.h"
 #include "mimir/proto.h"
+#include "secret.h"
 #include "server.h"
 
 #define OUT_MAX (4u * 1024 * 1024)
@@ -40,8 +41,8 @@ struct mm_conn {
     struct ucred cred;
     char *in;       /* MM_PROTO_MAX_LINE bytes */
     size_t in_len;  /* bytes buffered */
-    char *out;
-    size_t out_len, out_off, out_cap;
+    mm_buf out;     /* replies; out.buf[out_off..out.len) not yet sent */
+    size_t out_off;
     uint32_t events;
     uint64_t last_active, partial_since;
     int held;       /* a request is being answered later */
@@ -158,9 +159,7 @@ static void conn_free(mm_conn *c)
     /* Buffers may hold tokens or an API key on its way in. */
     sodium_memzero(c->in, MM_PROTO_MAX_LINE);
     free(c->in);
-    if (c->out)
-        sodium_memzero(c->out, c->out_cap);
-    free(c->out);
+    mm_buf_free(&c->out);
     free(c);
 }
 
@@ -180,7 +179,7 @@ static void conn_update_events(mm_conn *c)
     uint32_t ev = 0;
     if (!c->eof && !c->closing && c->in_len < MM_PROTO_MAX_LINE)
         ev |= EPOLLIN;
-    if (c->out_len > c->out_off)
+    if (c->out.len > c->out_off)
         ev |= EPOLLOUT;
     if (ev != c->events && mm_loop_mod_fd(c->srv->loop, c->fd, ev) == 0)
         c->events = ev;
@@ -189,8 +188,8 @@ static void conn_update_events(mm_conn *c)
 /* Returns -1 when the connection was closed. */
 static int conn_flush(mm_conn *c)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.buf + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -202,9 +201,9 @@ static int conn_flush(mm_conn *c)
         c->out_off += (size_t)n;
         c->last_active = mm_now_ms();
     }
-    if (c->out_off == c->out_len) {
-        sodium_memzero(c->out, c->out_len);
-        c->out_off = c->out_len = 0;
+    if (c->out_off == c->out.len) {
+        sodium_memzero(c->out.buf, c->out.len);
+        c->out_off = c->out.len = 0;
         if (c->closing) {
             conn_close(c);
             return -1;
@@ -216,33 +215,14 @@ static int conn_flush(mm_conn *c)
 
 static int out_reserve(mm_conn *c, size_t more)
 {
-    if (c->out_len + more <= c->out_cap)
-        return 0;
-    if (c->out_off) { /* compact before growing */
-        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-        c->out_len -= c->out_off;
-        sodium_memzero(c->out + c->out_len, c->out_off);
+    mm_buf *b = &c->out;
+    if (c->out_off && b->len + more + 1 > b->cap) { /* compact before growing */
+        memmove(b->buf, b->buf + c->out_off, b->len - c->out_off);
+        b->len -= c->out_off;
+        sodium_memzero(b->buf + b->len, c->out_off);
         c->out_off = 0;
-        if (c->out_len + more <= c->out_cap)
-            return 0;
     }
-    size_t cap = c->out_cap ? c->out_cap : 4096;
-    while (cap < c->out_len + more)
-        cap *= 2;
-    if (cap > OUT_MAX)
-        return -1;
-    /* No realloc: the old block may hold secrets and must be wiped. */
-    char *n = malloc(cap);
-    if (!n)
-        return -1;
-    if (c->out) {
-        memcpy(n, c->out, c->out_len);
-        sodium_memzero(c->out, c->out_cap);
-        free(c->out);
-    }
-    c->out = n;
-    c->out_cap = cap;
-    return 0;
+    return mm_buf_reserve(b, more, OUT_MAX);
 }
 
 static void conn_queue(mm_conn *c, cJSON *msg)
@@ -257,10 +237,10 @@ static void conn_queue(mm_conn *c, cJSON *msg)
     if (out_reserve(c, len) < 0) {
         mm_warn("client pid %ld does not read its replies; disconnecting", (long)c->cred.pid);
         c->closing = 1;
-        c->out_off = c->out_len = 0;
+        c->out_off = c->out.len = 0;
     } else {
-        memcpy(c->out + c->out_len, line, len);
-        c->out_len += len;
+        memcpy(c->out.buf + c->out.len, line, len);
+        c->out.len += len;
     }
     cJSON_free(line); /* wiping free (secret.c) */
 }

@@ -124,23 +124,47 @@ static int profile_add(int argc, char **argv, const mm_opts *o)
     return rc;
 }
 
-static int profile_remove(const char *name, const mm_opts *o)
+/* Load the document, let edit change it, save it: the shape of remove and
+ * default.  edit returns 0 or an exit status (it has printed why). */
+static int edit_config(const char *name, const mm_opts *o,
+                       int (*edit)(cJSON *doc, const char *name, const char *path))
 {
     char path[4096];
     cJSON *doc;
     int rc = load_doc(path, sizeof(path), &doc);
     if (rc)
         return rc;
-    cJSON *profs = cJSON_GetObjectItemCaseSensitive(doc, "profiles");
-    if (!cJSON_GetObjectItemCaseSensitive(profs, name)) {
+    if ((rc = edit(doc, name, path)) != 0) {
         cJSON_Delete(doc);
-        return mm_fail(MM_ERR_UNKNOWN_PROFILE, "no profile named \"%s\" in %s", name, path);
+        return rc;
     }
+    return save_doc(path, doc, o);
+}
+
+static int remove_profile(cJSON *doc, const char *name, const char *path)
+{
+    cJSON *profs = cJSON_GetObjectItemCaseSensitive(doc, "profiles");
+    if (!cJSON_GetObjectItemCaseSensitive(profs, name))
+        return mm_fail(MM_ERR_UNKNOWN_PROFILE, "no profile named \"%s\" in %s", name, path);
     cJSON_DeleteItemFromObjectCaseSensitive(profs, name);
     const char *def = mm_json_str(doc, "default_profile");
     if (def && !strcmp(def, name))
         cJSON_DeleteItemFromObjectCaseSensitive(doc, "default_profile");
-    if ((rc = save_doc(path, doc, o)) == 0)
+    return 0;
+}
+
+static int set_default(cJSON *doc, const char *name, const char *path)
+{
+    (void)path; /* validation in save_doc names an unknown profile */
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "default_profile");
+    cJSON_AddStringToObject(doc, "default_profile", name);
+    return 0;
+}
+
+static int profile_remove(const char *name, const mm_opts *o)
+{
+    int rc = edit_config(name, o, remove_profile);
+    if (rc == 0)
         printf("Profile %s removed.  A credential it had stays in the keyring; to erase it,\n"
                "run 'mimir-helper logout --profile %s' before removing a profile.\n",
                name, name);
@@ -149,14 +173,8 @@ static int profile_remove(const char *name, const mm_opts *o)
 
 static int profile_default(const char *name, const mm_opts *o)
 {
-    char path[4096];
-    cJSON *doc;
-    int rc = load_doc(path, sizeof(path), &doc);
-    if (rc)
-        return rc;
-    cJSON_DeleteItemFromObjectCaseSensitive(doc, "default_profile");
-    cJSON_AddStringToObject(doc, "default_profile", name);
-    if ((rc = save_doc(path, doc, o)) == 0)
+    int rc = edit_config(name, o, set_default);
+    if (rc == 0)
         printf("Default profile is now %s\n", name);
     return rc;
 }
