@@ -43,7 +43,7 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 
 BINS := $(BUILD)/mimir-agent $(BUILD)/mimir-helper
 
-.PHONY: all deps check check-unit check-integration demo bench asan install clean
+.PHONY: all deps check check-unit check-integration check-extension demo bench asan install clean
 
 all: $(BINS)
 
@@ -87,13 +87,17 @@ deps:
 	@tests/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory check-unit check-integration
+	@$(MAKE) --no-print-directory check-unit check-integration check-extension
 
 check-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 check-integration: $(BINS) $(BUILD)/tests/loadclient
 	@tests/run-integration.sh $(BUILD)
+
+# The VS Code extension's protocol client and commands against the real agent.
+check-extension: $(BINS)
+	@MM_BUILD=$(abspath $(BUILD)) bash extension-bridge/test/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -105,9 +105,9 @@ static void answer_starters(mm_login *l, int joined)
         if (l->dev.verification_uri_complete)
             cJSON_AddStringToObject(b, "verification_uri_complete",
                                     l->dev.verification_uri_complete);
-        cJSON_AddNumberToObject(b, "interval", l->dev.interval);
+        mm_json_add_int(b, "interval", l->dev.interval);
     }
-    cJSON_AddNumberToObject(b, "expires_at", (double)l->expires_at);
+    mm_json_add_int(b, "expires_at", (long long)l->expires_at);
     if (joined)
         cJSON_AddBoolToObject(b, "joined", 1);
     answer_all(&l->starters, b, MM_OK, NULL);
@@ -145,7 +145,7 @@ static void finish(mm_login *l, mm_err e, const char *msg)
         mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
         if (p->subject)
             cJSON_AddStringToObject(body, "subject", p->subject);
-        cJSON_AddNumberToObject(body, "expires_at", (double)p->access_exp);
+        mm_json_add_int(body, "expires_at", (long long)p->access_exp);
         cJSON_AddBoolToObject(body, "refresh_token_stored", p->cred != NULL);
         mm_refresh_schedule(p);
     } else {
@@ -157,6 +157,12 @@ static void finish(mm_login *l, mm_err e, const char *msg)
     cJSON_Delete(body);
     login_free(l);
     mm_profile_wake(p, MM_OK, NULL); /* token requests that waited on the login */
+}
+
+void mm_login_set_prev_state(mm_profile *p, mm_pstate s)
+{
+    if (p->login)
+        p->login->prev_state = s;
 }
 
 void mm_login_cancel(mm_profile *p)
@@ -577,7 +583,7 @@ void mm_login_wait_op(mm_profile *p, mm_conn *c, mm_request *req)
     cJSON_AddStringToObject(r, "profile", p->key.profile);
     if (p->subject)
         cJSON_AddStringToObject(r, "subject", p->subject);
-    cJSON_AddNumberToObject(r, "expires_at", (double)p->access_exp);
+    mm_json_add_int(r, "expires_at", (long long)p->access_exp);
     mm_conn_send(c, r);
 }
 

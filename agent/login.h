@@ -8,6 +8,8 @@
 #include "agent.h"
 
 void mm_login_op(mm_profile *p, mm_conn *c, mm_request *req);
+/* The state to return to if the running login fails. */
+void mm_login_set_prev_state(mm_profile *p, mm_pstate s);
 void mm_login_wait_op(mm_profile *p, mm_conn *c, mm_request *req);
 
 struct mm_flow;

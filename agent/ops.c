@@ -274,8 +274,8 @@ static void op_hello(mm_agent *a, mm_conn *c, mm_request *req)
     cJSON *r = mm_proto_reply_ok(req->id);
     cJSON_AddStringToObject(r, "agent", "mimir-agent");
     cJSON_AddStringToObject(r, "version", MIMIR_VERSION);
-    cJSON_AddNumberToObject(r, "protocol", MM_PROTO_VERSION);
-    cJSON_AddNumberToObject(r, "pid", (double)getpid());
+    mm_json_add_int(r, "protocol", MM_PROTO_VERSION);
+    mm_json_add_int(r, "pid", (long long)getpid());
     if (a->cfg.default_profile)
         cJSON_AddStringToObject(r, "default_profile", a->cfg.default_profile);
     mm_conn_send(c, r);

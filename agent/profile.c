@@ -8,6 +8,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "login.h"
 
 const char *mm_pstate_name(mm_pstate s)
 {
@@ -201,12 +202,15 @@ static void loaded(mm_profile *p, mm_err e, const char *why, mm_secret *doc, voi
         mm_profile_wake(p, e, why);
         return;
     }
+    mm_pstate next = MM_PS_LOGIN_REQUIRED;
     if (doc && mm_profile_adopt_doc(p, doc) == MM_OK) {
         mm_info("profile %s: credential loaded from the keyring", p->key.profile);
-        mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
-    } else {
-        mm_profile_set_state(p, MM_PS_LOGIN_REQUIRED, MM_OK, NULL);
+        next = MM_PS_READY;
     }
+    if (p->login) /* a login began while we read: it owns the state now */
+        mm_login_set_prev_state(p, next);
+    else
+        mm_profile_set_state(p, next, MM_OK, NULL);
     mm_profile_wake(p, MM_OK, NULL);
 }
 
@@ -346,9 +350,9 @@ cJSON *mm_profile_status(const mm_profile *p)
         cJSON_AddStringToObject(o, "subject", p->subject);
     cJSON_AddBoolToObject(o, "has_credential", p->cred != NULL);
     if (p->access)
-        cJSON_AddNumberToObject(o, "access_expires_at", (double)p->access_exp);
+        mm_json_add_int(o, "access_expires_at", (long long)p->access_exp);
     if (p->next_refresh)
-        cJSON_AddNumberToObject(o, "next_refresh_at", (double)p->next_refresh);
+        mm_json_add_int(o, "next_refresh_at", (long long)p->next_refresh);
     if (p->last_err != MM_OK) {
         cJSON *le = cJSON_AddObjectToObject(o, "last_error");
         cJSON_AddStringToObject(le, "code", mm_err_code(p->last_err));
