@@ -55,6 +55,20 @@ static void cache_put(const char *key, const mm_oauth_meta *m)
     e->fetched = e->meta.issuer ? time(NULL) : 0;
 }
 
+void mm_flow_forget_meta(const mm_profile *p)
+{
+    const char *key = cache_key(p);
+    for (meta_entry **pp = &cache; *pp; pp = &(*pp)->next)
+        if (!strcmp((*pp)->key, key)) {
+            meta_entry *e = *pp;
+            *pp = e->next;
+            mm_oauth_meta_free(&e->meta);
+            free(e->key);
+            free(e);
+            return;
+        }
+}
+
 void mm_oauth_cache_clear(void)
 {
     while (cache) {

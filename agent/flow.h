@@ -53,6 +53,8 @@ struct mm_flow {
 
 mm_flow *mm_flow_new(mm_profile *p, mm_flow_kind kind, void (*done)(mm_flow *f), void *arg);
 void mm_flow_submit(mm_flow *f);
+/* Drop p's cached metadata: it led to a refusal, fetch it afresh next time. */
+void mm_flow_forget_meta(const mm_profile *p);
 /* Cached issuer metadata for p, or NULL. */
 const mm_oauth_meta *mm_flow_cached_meta(const mm_profile *p);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
 #include <sys/epoll.h>
 
 #include <curl/curl.h>
@@ -331,10 +332,19 @@ void mm_http_start(mm_http *h, const char *url, const mm_form *form, const mm_ht
     }
 }
 
+/* localhost, [::1] or an IPv4 literal in 127.0.0.0/8: never a DNS name
+ * that merely starts with "127." */
 static int loopback_host(const char *h, size_t n)
 {
-    return (n == 9 && !strncasecmp(h, "localhost", 9)) || (n == 5 && !strncmp(h, "[::1]", 5)) ||
-           (n >= 9 && !strncmp(h, "127.", 4));
+    char ip[INET_ADDRSTRLEN];
+    struct in_addr a;
+    if ((n == 9 && !strncasecmp(h, "localhost", 9)) || (n == 5 && !strncmp(h, "[::1]", 5)))
+        return 1;
+    if (n >= sizeof(ip))
+        return 0;
+    memcpy(ip, h, n);
+    ip[n] = '\0';
+    return inet_pton(AF_INET, ip, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 mm_err mm_url_check_secure(const char *url, char *why, size_t whylen)

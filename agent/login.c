@@ -215,6 +215,25 @@ void mm_login_adopt_tokens(mm_profile *p, mm_flow *f)
     }
 }
 
+static void revoked_quietly(mm_flow *f)
+{
+    if (f->err != MM_OK)
+        mm_warn("profile %s: could not revoke a superseded refresh token: %s",
+                f->p->key.profile, f->why);
+}
+
+/* Best effort: a refresh token we will not keep should not stay valid. */
+static void revoke_quietly(mm_profile *p, mm_secret *rt)
+{
+    mm_flow *f = rt ? mm_flow_new(p, MM_FLOW_REVOKE, revoked_quietly, NULL) : NULL;
+    if (!f) {
+        mm_secret_free(rt);
+        return;
+    }
+    f->secret = rt;
+    mm_flow_submit(f);
+}
+
 static void exchanged(mm_flow *f)
 {
     mm_profile *p = f->p;
@@ -225,11 +244,19 @@ static void exchanged(mm_flow *f)
     if (f->err != MM_OK) {
         if (!strcmp(f->tokens.oauth_error, "access_denied"))
             f->err = MM_ERR_ACCESS_DENIED;
+        /* e.g. a refused ID token: the tokens that came with it are unwanted */
+        revoke_quietly(p, f->tokens.refresh);
+        f->tokens.refresh = NULL;
         finish(l, f->err, f->why);
         return;
     }
     mm_login_adopt_tokens(p, f);
-    mm_secret_clear(&p->cred);
+    if (p->cred && !(f->tokens.refresh && mm_secret_equal(p->cred->data,
+                                                          f->tokens.refresh->data)))
+        revoke_quietly(p, p->cred); /* the previous login's, now superseded */
+    else
+        mm_secret_free(p->cred);
+    p->cred = NULL;
     if (f->tokens.refresh) {
         p->cred = f->tokens.refresh;
         f->tokens.refresh = NULL;
@@ -363,14 +390,13 @@ static void begin_browser(mm_login *l, const mm_oauth_meta *m)
 {
     mm_profile *p = l->p;
     char why[300];
-    if (!m->s256) {
-        snprintf(why, sizeof(why), "%s does not advertise PKCE with S256; Mimir refuses to "
-                 "log in without it", m->issuer);
-        finish(l, MM_ERR_PKCE_UNSUPPORTED, why);
-        return;
-    }
-    if (!m->authorization_endpoint) {
-        finish(l, MM_ERR_IDP, "the identity provider has no authorization endpoint");
+    if (!m->s256 || !m->authorization_endpoint) {
+        mm_err e = m->s256 ? MM_ERR_IDP : MM_ERR_PKCE_UNSUPPORTED;
+        snprintf(why, sizeof(why), m->s256 ? "%s has no authorization endpoint"
+                 : "%s does not advertise PKCE with S256; Mimir refuses to log in without it",
+                 m->issuer);
+        mm_flow_forget_meta(p); /* m dies here: the next login asks the IdP again */
+        finish(l, e, why);
         return;
     }
     l->lb = mm_loopback_start(p->agent->loop, p->cfg->redirect_port, on_callback, l, why,

@@ -135,9 +135,10 @@ static void handle_request(lb_conn *c)
     mm_cb_verdict v = q && parse_query(q, &cb) == 0 ? lb->fn(lb->ctx, &cb, msg, sizeof(msg))
                                                    : MM_CB_IGNORE;
     if (v == MM_CB_SUCCESS) {
-        page(c->fd, 200, "Signed in",
-             "Mimir received your sign-in. You can close this tab and return to your "
-             "terminal or editor.");
+        page(c->fd, 200, "Sign-in received",
+             "Mimir received the identity provider's answer and is completing the "
+             "sign-in. You can close this tab; the result appears in your terminal or "
+             "editor.");
     } else {
         page(c->fd, 400, v == MM_CB_FAILED ? "Sign-in failed" : "Not a valid sign-in response",
              msg[0] ? msg : "The request did not match the sign-in in progress.");

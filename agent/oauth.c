@@ -129,6 +129,13 @@ mm_err mm_oauth_parse_prm(const mm_http_resp *r, const char *url, const char *se
     mm_err e = json_200(r, url, &doc, why, whylen);
     const cJSON *first =
         cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "authorization_servers"), 0);
+    const char *res = mm_json_str(doc, "resource");
+    /* RFC 9728 3.3: metadata about another resource must not be used. */
+    if (e == MM_OK && (!res || strcmp(res, server_url))) {
+        snprintf(why, whylen, "%s describes resource \"%s\", not %s", url,
+                 res ? res : "(none)", server_url);
+        e = MM_ERR_IDP;
+    }
     if (e == MM_OK && cJSON_IsString(first)) {
         *issuer = strdup(first->valuestring);
         e = *issuer ? MM_OK : MM_ERR_NOMEM;

@@ -306,7 +306,11 @@ void mm_conn_release(mm_conn *c)
         return;
     }
     c->last_active = mm_now_ms();
-    (void)conn_process(c);
+    /* Released inside its own dispatch (answered at once after all): the
+     * dispatch loop goes on with the next line itself; recursing here
+     * would handle the current line again. */
+    if (!c->dispatching)
+        (void)conn_process(c);
 }
 
 static void conn_read(mm_conn *c)

@@ -11,7 +11,7 @@
 start_idp
 write_oauth_config work
 use_login_browser
-start_agent --verbose # debug logging: even then no token may be logged
+start_agent_loaded --verbose # debug logging: even then no token may be logged
 
 log "before login: token says login_required, status login_required"
 assert_exit 4 helper token
@@ -43,8 +43,8 @@ redirect=$(url_param "$auth_url" redirect_uri)
 [[ $redirect =~ ^http://127\.0\.0\.1:[0-9]+/callback$ ]] || fail "redirect_uri $redirect is not a 127.0.0.1 loopback callback"
 final=$(jqs .final_url "$run")
 [[ $final == "$redirect?"* ]] || fail "the browser ended on $final, not on $redirect"
-grep -q 'login.mjs: page text: Signed in' "$MM_AGENT_LOG" ||
-    fail "the callback page did not say 'Signed in' (login.mjs output is in the agent log)"
+grep -q 'login.mjs: page text: Sign-in received' "$MM_AGENT_LOG" ||
+    fail "the callback page did not say 'Sign-in received' (login.mjs output is in the agent log)"
 port=$(url_port "$redirect")
 if port_open "$port"; then fail "the redirect listener on port $port is still open after the login"; fi
 assert_eq 1 "$(idp_stats authorization_code_grants)" "authorization code grants"
@@ -88,7 +88,7 @@ assert_eq null "$(jqs .last_error "$st")" "last_error after a good login"
 log "agent restart: the stored refresh token gets a new access token"
 assert_eq 0 "$(idp_stats refresh_grants)" "refresh grants before the restart"
 stop_agent
-start_agent --verbose
+start_agent_loaded --verbose
 assert_exit 0 helper token
 AT2=$OUT
 [[ -n $AT2 && $AT2 != "$AT" ]] || fail "the restarted agent did not get a new access token"
@@ -104,8 +104,23 @@ assert_eq ready "$(jqs .state "$st")"
 assert_eq alice "$(jqs .subject "$st")"
 assert_eq 1 "$(browser_runs)" "the restart must not open a browser"
 
+log "logging in again while signed in (discovery cached by this agent) replaces the login"
+assert_exit 0 helper login --timeout 60
+assert_contains "$OUT" "Signed in as alice (profile work"
+wait_browser_runs 2
+assert_eq 2 "$(idp_stats authorization_code_grants)" "authorization code grants after the second login"
+doc2=$(keyring_doc work)
+RT2=$(jqs .secret "$doc2")
+[[ -n $RT2 && $RT2 != "$RT" ]] || fail "the second login did not store a new refresh token"
+token_active "$RT2" || fail "the new refresh token is not active"
+assert_exit 0 helper token
+AT3=$OUT
+[[ $AT3 != "$AT2" ]] || fail "the second login did not bring a new access token"
+token_active "$AT3" || fail "the new access token is not active"
+assert_eq ready "$(pstatus work .state)"
+
 log "no token in any agent log"
 stop_agent
-assert_not_in_logs "a token" "$AT" "$AT2" "$RT"
+assert_not_in_logs "a token" "$AT" "$AT2" "$AT3" "$RT" "$RT2"
 grep -q 'signed in as alice' "$MM_TMP/agent1.log" || fail "agent1.log lacks the sign-in line (was the log captured?)"
 log "ok"
