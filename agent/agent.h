@@ -64,6 +64,7 @@ typedef struct mm_profile {
     int persist_retries;
     time_t next_refresh;
     int retries;
+    uint64_t last_attempt_ms; /* start of the last refresh (boot clock) */
     struct mm_profile *next;
 } mm_profile;
 
@@ -78,6 +79,7 @@ struct mm_agent {
     int shutting_down;
     int login_timeout_s;
     int http_timeout_ms;
+    uint64_t stop_deadline_ms; /* a stop was asked for; see main.c */
 };
 
 const char *mm_pstate_name(mm_pstate s);
@@ -115,6 +117,9 @@ void mm_agent_event(mm_agent *a, mm_profile *p, const char *event);
 void mm_refresh_start(mm_profile *p);
 void mm_refresh_schedule(mm_profile *p);
 void mm_refresh_check_all(mm_agent *a);
+/* While backing off: start the next attempt now unless one began within
+ * the last second.  1 when a refresh is now running. */
+int mm_refresh_retry_now(mm_profile *p);
 void mm_login_cancel(mm_profile *p);
 void mm_oauth_cache_clear(void);
 

@@ -147,6 +147,7 @@ static void on_http(void *arg, mm_err e, mm_http_resp *r, const char *why);
 static void request(mm_flow *f, int step, const char *url, const mm_form *form)
 {
     f->step = step;
+    f->sent_at = time(NULL);
     snprintf(f->url, sizeof(f->url), "%s", url);
     mm_http_start(f->p->agent->http, url, form, &f->http, on_http, f);
 }
@@ -280,7 +281,7 @@ static void on_http(void *arg, mm_err e, mm_http_resp *r, const char *why)
         break;
     case ST_MAIN:
         if (f->kind == MM_FLOW_TOKEN) {
-            e = mm_oauth_parse_token(r, &f->tokens, f->why, sizeof(f->why));
+            e = mm_oauth_parse_token(r, f->sent_at, &f->tokens, f->why, sizeof(f->why));
             if (e == MM_OK) {
                 verify(f);
                 return;

@@ -30,6 +30,7 @@ struct mm_flow {
     int jwks_refetched;  /* at most one refetch per flow */
     int meta_dirty;      /* discovery or JWKS fetched: update the cache */
     char url[2048];      /* of the request in flight */
+    time_t sent_at;      /* when it was sent */
     mm_profile *p;
     void (*done)(mm_flow *f); /* loop thread; the flow is freed after it */
     void *arg;

@@ -186,6 +186,32 @@ static void redirect_stdio(const char *log_file)
     close(null);
 }
 
+/*
+ * Stopping in the middle of a refresh could lose the login: the IdP may
+ * already have rotated the refresh token whose successor we would never
+ * store.  So a stop waits (up to the HTTP deadline and a little) for
+ * refreshes and their keyring writes to finish.
+ */
+#define DRAIN_POLL_MS 50
+
+static int busy_refreshing(const mm_agent *a)
+{
+    for (const mm_profile *p = a->profiles; p; p = p->next)
+        if (p->state == MM_PS_REFRESHING || p->jobs)
+            return 1;
+    return 0;
+}
+
+static void drain_then_stop(mm_loop *loop, void *data)
+{
+    mm_agent *a = data;
+    if (!busy_refreshing(a) || mm_now_ms() >= a->stop_deadline_ms) {
+        mm_loop_stop(loop);
+        return;
+    }
+    mm_loop_add_timer(loop, DRAIN_POLL_MS, drain_then_stop, a);
+}
+
 static void on_signal(mm_loop *loop, int fd, uint32_t events, void *data)
 {
     (void)events;
@@ -198,8 +224,11 @@ static void on_signal(mm_loop *loop, int fd, uint32_t events, void *data)
                 mm_warn("reload failed, keeping the previous config: %s", why);
             else
                 mm_info("configuration reloaded (SIGHUP)");
-        } else {
+        } else if (!a->stop_deadline_ms) {
             mm_info("signal %u: shutting down", si.ssi_signo);
+            a->stop_deadline_ms = mm_now_ms() + (uint64_t)a->http_timeout_ms + 2000;
+            drain_then_stop(loop, a);
+        } else { /* asked twice: the user means it */
             mm_loop_stop(loop);
         }
     }

@@ -219,7 +219,8 @@ static mm_err json_any(const mm_http_resp *r, cJSON **doc, char *why, size_t why
     return MM_ERR_IDP;
 }
 
-mm_err mm_oauth_parse_token(const mm_http_resp *r, mm_tokens *t, char *why, size_t whylen)
+mm_err mm_oauth_parse_token(const mm_http_resp *r, time_t sent_at, mm_tokens *t, char *why,
+                            size_t whylen)
 {
     memset(t, 0, sizeof(*t));
     cJSON *doc;
@@ -241,8 +242,10 @@ mm_err mm_oauth_parse_token(const mm_http_resp *r, mm_tokens *t, char *why, size
         cJSON_Delete(doc);
         return MM_ERR_IDP;
     }
-    t->issued_at = time(NULL);
-    t->expires_at = t->issued_at + (time_t)expires_in;
+    /* Counted from when we asked, not when the answer came: the IdP issued
+     * the token in between, so we never believe it lives longer than it does. */
+    t->issued_at = sent_at;
+    t->expires_at = sent_at + (time_t)expires_in;
     t->access = mm_secret_from_str(at);
     t->refresh = rt && rt[0] ? mm_secret_from_str(rt) : NULL;
     t->id_token = dup0(idt);

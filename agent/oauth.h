@@ -60,7 +60,8 @@ void mm_tokens_free(mm_tokens *t);
  * MM_ERR_IDP with t->oauth_error set; 5xx and garbage give MM_ERR_IDP with
  * oauth_error empty (retryable).
  */
-mm_err mm_oauth_parse_token(const mm_http_resp *r, mm_tokens *t, char *why, size_t whylen);
+mm_err mm_oauth_parse_token(const mm_http_resp *r, time_t sent_at, mm_tokens *t, char *why,
+                            size_t whylen);
 /* Replace *jwks with the JWKS in r. */
 mm_err mm_oauth_parse_jwks(const mm_http_resp *r, const char *url, cJSON **jwks, char *why,
                            size_t whylen);

@@ -128,15 +128,26 @@ static void op_token(mm_agent *a, mm_conn *c, mm_request *req)
     }
     if (mt)
         min_ttl = mt->valuedouble;
-    if (p->state == MM_PS_LOADING || p->state == MM_PS_REFRESHING) {
+    int fresh = p->access && p->access_exp > time(NULL) + (time_t)min_ttl;
+    /* A fresh token is served even while a refresh runs: an early refresh
+     * that hangs at the IdP must not make anyone wait. */
+    if (p->state == MM_PS_LOADING || (p->state == MM_PS_REFRESHING && !fresh)) {
         mm_profile_wait(p, c, req, min_ttl);
         return;
     }
-    int fresh = p->access && p->access_exp > time(NULL) + (time_t)min_ttl;
     if (p->state == MM_PS_RETRYING && !fresh) {
-        /* Backing off: the retry timer owns the next attempt.  Serve the
-         * old token while it lasts, else say why there is none. */
-        mm_conn_send(c, mm_profile_token_reply(p, req->id, req->op, 0));
+        /* Backing off: serve the old token while it lasts.  Once it has
+         * expired there is nothing to protect, so a caller may bring the
+         * next attempt forward (at most one per second). */
+        if (p->access && p->access_exp > time(NULL)) {
+            mm_conn_send(c, mm_profile_token_reply(p, req->id, req->op, 0));
+            return;
+        }
+        if (!mm_refresh_retry_now(p)) {
+            mm_conn_send(c, mm_profile_token_reply(p, req->id, req->op, 0));
+            return;
+        }
+        mm_profile_wait(p, c, req, min_ttl);
         return;
     }
     if (p->cfg->kind == MM_KIND_OAUTH && !fresh && p->cred && p->state != MM_PS_LOGGING_IN) {

@@ -211,6 +211,12 @@ static void loaded(mm_profile *p, mm_err e, const char *why, mm_secret *doc, voi
         mm_login_set_prev_state(p, next);
     else
         mm_profile_set_state(p, next, MM_OK, NULL);
+    /* Token requests that arrived while we read need an access token, and
+     * for OAuth the keyring only had the refresh token: get one first. */
+    if (next == MM_PS_READY && p->cfg->kind == MM_KIND_OAUTH && p->waiters && !p->login) {
+        mm_refresh_start(p);
+        return;
+    }
     mm_profile_wake(p, MM_OK, NULL);
 }
 

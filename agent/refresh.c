@@ -66,14 +66,31 @@ void mm_refresh_check_all(mm_agent *a)
             mm_refresh_start(p);
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void mm_refresh_schedule(mm_profile *p)
 {
     if (!p->cred || !p->access || p->cfg->kind != MM_KIND_OAUTH)
         return;
-    time_t life = p->access_exp - p->access_iat;
-    time_t at = p->access_iat + (time_t)((double)life * REFRESH_AT);
-    time_t now = time(NULL);
-    arm(p, at > now ? (uint64_t)(at - now) * 1000u : 0);
+    /* In milliseconds: whole seconds would turn 75% of a 3 s token into 67%. */
+    int64_t life = ((int64_t)p->access_exp - (int64_t)p->access_iat) * 1000;
+    int64_t at = (int64_t)p->access_iat * 1000 + (int64_t)((double)life * REFRESH_AT);
+    int64_t now = wall_ms();
+    arm(p, at > now ? (uint64_t)(at - now) : 0);
+}
+
+int mm_refresh_retry_now(mm_profile *p)
+{
+    if (p->state != MM_PS_RETRYING || !p->cred ||
+        mm_now_ms() - p->last_attempt_ms < BACKOFF_MIN_MS)
+        return 0;
+    mm_refresh_start(p);
+    return p->state == MM_PS_REFRESHING;
 }
 
 static void retry_later(mm_profile *p)
@@ -138,6 +155,11 @@ static void persist_rt(mm_profile *p, void *rotation)
 
 static void persist(mm_profile *p) { persist_rt(p, NULL); }
 
+static void erased_dead(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
+{
+    (void)p, (void)e, (void)why, (void)doc, (void)arg; /* store_done logged a failure */
+}
+
 static void refreshed(mm_flow *f)
 {
     mm_profile *p = f->p;
@@ -164,6 +186,9 @@ static void refreshed(mm_flow *f)
         mm_warn("profile %s: the identity provider rejected the refresh token; login "
                 "required", p->key.profile);
         mm_profile_forget(p);
+        /* The dead refresh token goes from the keyring too, or every start
+         * would try it again (and notify again). */
+        mm_store_submit_erase(p, erased_dead, NULL);
         mm_profile_set_state(p, MM_PS_LOGIN_REQUIRED, MM_ERR_LOGIN_REQUIRED,
                              "the identity provider ended the session (invalid_grant); "
                              "log in again");
@@ -201,6 +226,11 @@ void mm_refresh_start(mm_profile *p)
     mm_form_add(&f->form, "client_id", p->cfg->client_id);
     if (p->cfg->resource)
         mm_form_add(&f->form, "resource", p->cfg->resource);
+    if (p->refresh_timer) /* this attempt replaces a scheduled one */
+        mm_loop_del_timer(p->agent->loop, p->refresh_timer);
+    p->refresh_timer = 0;
+    p->next_refresh = 0;
+    p->last_attempt_ms = mm_now_ms();
     mm_profile_set_state(p, MM_PS_REFRESHING, MM_OK, NULL);
     mm_flow_submit(f);
 }
