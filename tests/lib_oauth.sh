@@ -179,23 +179,18 @@ wait_browser_runs() {
 
 # Output of the drivers run from the test goes to $MM_TMP/browserN.log.
 MM_BROWSER_N=0
-run_login_browser() {
+_run_driver() { # SCRIPT ARGS...
+    local script=$1
+    shift
     MM_BROWSER_N=$((MM_BROWSER_N + 1))
     local blog=$MM_TMP/browser$MM_BROWSER_N.log
-    node "$MM_LOGIN_MJS" "$1" >"$blog" 2>&1 || {
+    node "$script" "$@" >"$blog" 2>&1 || {
         cat "$blog" >&2
-        fail "login.mjs failed on $1"
+        fail "$(basename "$script") failed on $*"
     }
 }
-
-run_device_browser() {
-    MM_BROWSER_N=$((MM_BROWSER_N + 1))
-    local blog=$MM_TMP/browser$MM_BROWSER_N.log
-    node "$MM_DEVICE_MJS" "$@" >"$blog" 2>&1 || {
-        cat "$blog" >&2
-        fail "device.mjs failed on $*"
-    }
-}
+run_login_browser() { _run_driver "$MM_LOGIN_MJS" "$1"; }
+run_device_browser() { _run_driver "$MM_DEVICE_MJS" "$@"; }
 
 # ---- helpers in the background -------------------------------------------------------
 

@@ -62,6 +62,16 @@ login_profile() {
         fail "login of profile $name printed: $(cat "$MM_TMP/login-$name.out")"
 }
 
+# The usual start: an IdP (start_idp ARGS...), profile "work" pointing at it,
+# an agent started with "${AGENT_ARGS[@]}" (if set), signed in through the browser.
+signed_in_work() {
+    start_idp "$@"
+    write_oauth_config work
+    use_login_browser
+    start_agent ${AGENT_ARGS[@]+"${AGENT_ARGS[@]}"}
+    login_profile work
+}
+
 stored_rt() {
     local doc
     doc=$(keyring_doc "$1")

@@ -20,12 +20,8 @@
 
 TTL=6
 N=1000
-start_idp --access-ttl "$TTL" --rotate-refresh
-write_oauth_config work
-use_login_browser
 AGENT_ARGS=(--http-timeout 120) # the IdP is paused on purpose; never time out meanwhile
-start_agent "${AGENT_ARGS[@]}"
-login_profile work
+signed_in_work --access-ttl "$TTL" --rotate-refresh
 
 log "1. wait until the access token has expired (status access_expires_at), with the agent stopped"
 exp=$(pstatus work .access_expires_at)

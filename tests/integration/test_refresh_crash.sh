@@ -19,11 +19,7 @@
 . "$MM_TOP/tests/lib_refresh.sh"
 
 ROUNDS=${MM_CRASH_ROUNDS:-20}
-start_idp --rotate-refresh
-write_oauth_config work
-use_login_browser
-start_agent
-login_profile work
+signed_in_work --rotate-refresh
 prev_rt=$(stored_rt work)
 [[ -n $prev_rt ]] || fail "no refresh token in the keyring after the login"
 rg0=$(idp_stats refresh_grants)

@@ -15,11 +15,8 @@
 
 TTL=60
 HTTP_TIMEOUT=2
-start_idp --access-ttl "$TTL"
-write_oauth_config work
-use_login_browser
-start_agent --http-timeout "$HTTP_TIMEOUT"
-login_profile work
+AGENT_ARGS=(--http-timeout "$HTTP_TIMEOUT")
+signed_in_work --access-ttl "$TTL"
 
 assert_exit 0 helper token
 old=$OUT

@@ -10,11 +10,7 @@
 . "$MM_TOP/tests/lib_oauth.sh"
 . "$MM_TOP/tests/lib_refresh.sh"
 
-start_idp --rotate-refresh
-write_oauth_config work
-use_login_browser
-start_agent
-login_profile work
+signed_in_work --rotate-refresh
 stop_agent
 rg0=$(idp_stats refresh_grants)
 

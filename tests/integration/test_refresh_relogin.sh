@@ -8,11 +8,7 @@
 . "$MM_TOP/tests/lib_oauth.sh"
 . "$MM_TOP/tests/lib_refresh.sh"
 
-start_idp
-write_oauth_config work
-use_login_browser
-start_agent
-login_profile work
+signed_in_work
 rt=$(stored_rt work)
 revoke=$(curl -sS -f --max-time 10 "$IDP_ISSUER/.well-known/openid-configuration" | jq -r .revocation_endpoint)
 assert_eq 200 "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --data-urlencode "token=$rt" \

@@ -21,11 +21,7 @@
 . "$MM_TOP/tests/lib_refresh.sh"
 
 TTL=40 # long enough to outlive the whole backoff (1 + 2 + 4 s, plus jitter)
-start_idp --access-ttl "$TTL" --rotate-refresh
-write_oauth_config work
-use_login_browser
-start_agent
-login_profile work
+signed_in_work --access-ttl "$TTL" --rotate-refresh
 subscribe_start "$MM_TMP/events"
 
 assert_exit 0 helper token

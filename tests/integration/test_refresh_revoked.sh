@@ -15,11 +15,7 @@
 . "$MM_TOP/tests/lib_oauth.sh"
 . "$MM_TOP/tests/lib_refresh.sh"
 
-start_idp
-write_oauth_config work
-use_login_browser
-start_agent
-login_profile work
+signed_in_work
 assert_exit 0 helper token
 subscribe_start "$MM_TMP/events"
 dbus-monitor --session "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" \
