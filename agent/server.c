@@ -41,6 +41,7 @@ struct mm_conn {
     struct ucred cred;
     char *in;       /* MM_PROTO_MAX_LINE bytes */
     size_t in_len;  /* bytes buffered */
+    size_t in_used; /* high-water mark: what conn_free must wipe */
     mm_buf out;     /* replies; out.buf[out_off..out.len) not yet sent */
     size_t out_off;
     uint32_t events;
@@ -157,7 +158,7 @@ static void conn_free(mm_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     /* Buffers may hold tokens or an API key on its way in. */
-    sodium_memzero(c->in, MM_PROTO_MAX_LINE);
+    sodium_memzero(c->in, c->in_used); /* not all 64 KiB: untouched pages stay so */
     free(c->in);
     mm_buf_free(&c->out);
     free(c);
@@ -326,6 +327,8 @@ static void conn_read(mm_conn *c)
             break;
         }
         c->in_len += (size_t)n;
+        if (c->in_len > c->in_used)
+            c->in_used = c->in_len;
         c->last_active = mm_now_ms();
         /* A short read drained the socket: skip the recv that would only
          * say EAGAIN (level-triggered epoll reports what comes later). */

@@ -17,6 +17,7 @@ typedef struct {
     char path[108];
     char buf[MM_PROTO_MAX_LINE + 1];
     size_t len;
+    size_t used; /* high-water mark of buf: what close must wipe */
     char why[512];
 } mm_client;
 
