@@ -553,6 +553,13 @@ void mm_login_op(mm_profile *p, mm_conn *c, mm_request *req)
                      "\"open_browser\" must be booleans, \"timeout\" 1..3600 seconds"));
         return;
     }
+    if (p->login && p->login->device != device) { /* cannot join: other flow */
+        mm_conn_send(c, mm_proto_reply_err(req->id, MM_ERR_LOGIN_IN_PROGRESS,
+                     p->login->device ? "a device login is already running for this profile"
+                                      : "a browser login is already running for this "
+                                        "profile; finish it or let it time out"));
+        return;
+    }
     if (p->login) { /* join: one login per profile */
         add_waiter(&p->login->starters, c, req);
         if (p->login->url || p->login->dev.user_code) /* already started: replay */

@@ -20,7 +20,7 @@ typedef enum {
     MM_ERR_UNKNOWN_PROFILE,   /* no such profile in the config */
     MM_ERR_WRONG_KIND,        /* op does not fit the profile kind */
     MM_ERR_LOGIN_REQUIRED,    /* no usable credential: log in first */
-    MM_ERR_LOGIN_IN_PROGRESS, /* reserved: login state conflicts */
+    MM_ERR_LOGIN_IN_PROGRESS, /* a login of the other kind is running */
     MM_ERR_ACCESS_DENIED,     /* IdP or user refused the authorization */
     MM_ERR_STATE_MISMATCH,    /* callback state/iss did not match */
     MM_ERR_INVALID_ID_TOKEN,  /* signature or claims check failed */

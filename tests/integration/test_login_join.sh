@@ -2,7 +2,8 @@
 # One login per profile: a second `login` for a profile whose login is running
 # joins it (same login id and URL, "joined": true), and when the browser
 # completes that one login every waiting helper finishes successfully; the code
-# is exchanged once.  A `login_wait` after the end gets the remembered outcome.
+# is exchanged once.  A device login cannot join a browser login
+# (login_in_progress).  A `login_wait` after the end gets the remembered outcome.
 . "$(dirname "$0")/../lib.sh"
 . "$MM_TOP/tests/lib_oauth.sh"
 
@@ -25,6 +26,12 @@ assert_eq browser "$(jqs .mode "$reply")"
 assert_eq "$URL1" "$(jqs .url "$reply")" "the joining request gets the running login's URL"
 LOGIN_ID=$(jqs .login_id "$reply")
 [[ -n $LOGIN_ID && $LOGIN_ID != null ]] || fail "no login_id in $reply"
+
+log "a device login cannot join a browser login"
+assert_exit 1 helper login --device --timeout 10
+assert_contains "$ERR" "a browser login is already running"
+reply=$(sock_send '{"v":1,"id":"d","op":"login","profile":"team","device":true}')
+assert_eq login_in_progress "$(jqs .error.code "$reply")" "device login during a browser login: $reply"
 
 log "a second helper joins too and says so"
 bg_helper second login --no-browser --timeout 60
