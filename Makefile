@@ -78,6 +78,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmimir.a
 	$(CC) $(MM_CFLAGS) $(call pkg_cflags,cmocka libcjson) $(MM_LDFLAGS) -o $@ $^ \
 	    $(call pkg_libs,cmocka libcjson)
 
+# Unit tests of agent code: linked with the agent object they test.
+AGENT_UNIT_SRC := $(wildcard tests/unit/agent/test_*.c)
+UNIT_BIN += $(AGENT_UNIT_SRC:tests/unit/agent/%.c=$(BUILD)/tests/agent/%)
+
+$(BUILD)/tests/agent/test_jwt: tests/unit/agent/test_jwt.c $(BUILD)/agent/jwt.o $(BUILD)/libmimir.a
+	@mkdir -p $(dir $@)
+	$(CC) $(MM_CFLAGS) -Iagent $(call pkg_cflags,cmocka $(AGENT_PKGS)) $(MM_LDFLAGS) -o $@ $^ \
+	    $(call pkg_libs,cmocka libcjson openssl libsodium)
+
 $(BUILD)/tests/loadclient: tests/bench/loadclient.c $(BUILD)/libmimir.a
 	@mkdir -p $(dir $@)
 	$(CC) $(MM_CFLAGS) $(call pkg_cflags,libcjson) $(MM_LDFLAGS) -o $@ $^ \
