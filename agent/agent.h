@@ -87,6 +87,11 @@ const char *mm_pstate_name(mm_pstate s);
 /* profile.c */
 mm_err mm_agent_load_profiles(mm_agent *a, char *why, size_t whylen);
 mm_profile *mm_agent_profile(mm_agent *a, const char *name);
+/* A parked request: holds its connection and its id.  On OOM the request
+ * is answered with no_memory and NULL comes back. */
+mm_waiter *mm_waiter_new(mm_conn *c, const mm_request *req, double min_ttl);
+/* Answer with reply (consumed), release the connection, free w. */
+void mm_waiter_finish(mm_waiter *w, cJSON *reply);
 void mm_profile_wait(mm_profile *p, mm_conn *c, const mm_request *req, double min_ttl);
 /* Answer waiters after a transition; e != MM_OK answers them with an error. */
 void mm_profile_wake(mm_profile *p, mm_err e, const char *msg);

@@ -52,15 +52,11 @@ static void random_b64(char *out, size_t outlen, size_t nbytes)
 
 static void add_waiter(mm_waiter **list, mm_conn *c, const mm_request *req)
 {
-    mm_waiter *w = calloc(1, sizeof(*w));
-    if (!w) {
-        mm_conn_send(c, mm_proto_reply_err(req->id, MM_ERR_NOMEM, NULL));
-        return;
+    mm_waiter *w = mm_waiter_new(c, req, 0);
+    if (w) {
+        w->next = *list;
+        *list = w;
     }
-    *w = (mm_waiter){.conn = c, .id = req->id ? cJSON_Duplicate(req->id, 0) : NULL,
-                     .op = req->op, .next = *list};
-    *list = w;
-    mm_conn_hold(c);
 }
 
 /* Answer every waiter in list with a copy of body (ok) or the error. */
@@ -79,10 +75,7 @@ static void answer_all(mm_waiter **list, const cJSON *body, mm_err e, const char
             cJSON_ArrayForEach(it, body) cJSON_AddItemToObject(r, it->string,
                                                                cJSON_Duplicate(it, 1));
         }
-        mm_conn_send(w->conn, r);
-        mm_conn_release(w->conn);
-        cJSON_Delete(w->id);
-        free(w);
+        mm_waiter_finish(w, r);
         w = next;
     }
 }

@@ -162,49 +162,37 @@ static void op_token(mm_agent *a, mm_conn *c, mm_request *req)
 
 /* ---- api keys, logout ---------------------------------------------------- */
 
+/* A set_api_key waiting for its keyring write: the new key stays in
+ * guarded memory and replaces the old one only once stored. */
 typedef struct {
-    mm_conn *conn;
-    cJSON *id;
+    mm_waiter *w;
     mm_secret *key;
-} pending;
+} key_change;
 
-static pending *pending_new(mm_conn *c, const mm_request *req)
+static void key_change_finish(key_change *kc, cJSON *reply)
 {
-    pending *pd = calloc(1, sizeof(*pd));
-    if (!pd)
-        return NULL;
-    pd->conn = c;
-    pd->id = req->id ? cJSON_Duplicate(req->id, 0) : NULL;
-    mm_conn_hold(c);
-    return pd;
-}
-
-static void pending_finish(pending *pd, cJSON *reply)
-{
-    mm_conn_send(pd->conn, reply);
-    mm_conn_release(pd->conn);
-    cJSON_Delete(pd->id);
-    mm_secret_free(pd->key);
-    free(pd);
+    mm_waiter_finish(kc->w, reply);
+    mm_secret_free(kc->key);
+    free(kc);
 }
 
 static void api_key_saved(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
 {
     (void)doc;
-    pending *pd = arg;
+    key_change *kc = arg;
     if (e != MM_OK) { /* the old key, if any, stays in place */
-        pending_finish(pd, mm_proto_reply_err(pd->id, e, why));
+        key_change_finish(kc, mm_proto_reply_err(kc->w->id, e, why));
         return;
     }
     mm_secret_clear(&p->cred);
-    p->cred = pd->key;
-    pd->key = NULL;
+    p->cred = kc->key;
+    kc->key = NULL;
     p->last_err = MM_OK;
     mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
     mm_info("profile %s: API key stored in the keyring", p->key.profile);
-    cJSON *r = mm_proto_reply_ok(pd->id);
+    cJSON *r = mm_proto_reply_ok(kc->w->id);
     cJSON_AddStringToObject(r, "profile", p->key.profile);
-    pending_finish(pd, r);
+    key_change_finish(kc, r);
 }
 
 static int printable(const char *s)
@@ -232,33 +220,36 @@ static void op_set_api_key(mm_agent *a, mm_conn *c, mm_request *req)
                   "go into profiles of kind \"api-key\"");
         return;
     }
-    pending *pd = pending_new(c, req);
-    if (!pd || !(pd->key = mm_secret_from_str(key))) {
-        if (pd)
-            pending_finish(pd, mm_proto_reply_err(req->id, MM_ERR_NOMEM, NULL));
-        else
-            reply_err(c, req, MM_ERR_NOMEM, NULL);
+    key_change *kc = calloc(1, sizeof(*kc));
+    if (!kc || !(kc->key = mm_secret_from_str(key))) {
+        free(kc);
+        reply_err(c, req, MM_ERR_NOMEM, NULL);
         return;
     }
-    mm_store_submit_save(p, mm_profile_make_doc(p, key), api_key_saved, pd);
+    if (!(kc->w = mm_waiter_new(c, req, 0))) {
+        mm_secret_free(kc->key);
+        free(kc);
+        return;
+    }
+    mm_store_submit_save(p, mm_profile_make_doc(p, key), api_key_saved, kc);
 }
 
 static void logout_erased(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
 {
     (void)doc;
-    pending *pd = arg;
+    mm_waiter *w = arg;
     cJSON *r;
     if (e != MM_OK) {
-        r = mm_proto_reply_err(pd->id, e, why);
+        r = mm_proto_reply_err(w->id, e, why);
     } else {
-        r = mm_proto_reply_ok(pd->id);
+        r = mm_proto_reply_ok(w->id);
         cJSON_AddStringToObject(r, "profile", p->key.profile);
         cJSON_AddBoolToObject(r, "erased", 1);
         mm_logout_annotate(p, r);
     }
     p->last_err = MM_OK;
     mm_profile_set_state(p, MM_PS_LOGIN_REQUIRED, MM_OK, NULL);
-    pending_finish(pd, r);
+    mm_waiter_finish(w, r);
 }
 
 /* Memory is wiped at once; the keyring erase (after a revoke, for OAuth)
@@ -269,13 +260,11 @@ static void op_logout(mm_agent *a, mm_conn *c, mm_request *req)
     mm_profile *p = need_profile(a, c, req);
     if (!p)
         return;
-    pending *pd = pending_new(c, req);
-    if (!pd) {
-        reply_err(c, req, MM_ERR_NOMEM, NULL);
+    mm_waiter *w = mm_waiter_new(c, req, 0);
+    if (!w)
         return;
-    }
     mm_login_cancel(p);
-    mm_logout_start(p, logout_erased, pd);
+    mm_logout_start(p, logout_erased, w);
 }
 
 /* ---- the rest ------------------------------------------------------------ */

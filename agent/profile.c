@@ -163,17 +163,34 @@ void mm_profile_set_state(mm_profile *p, mm_pstate s, mm_err e, const char *msg)
         mm_agent_event(p->agent, p, "state");
 }
 
-void mm_profile_wait(mm_profile *p, mm_conn *c, const mm_request *req, double min_ttl)
+mm_waiter *mm_waiter_new(mm_conn *c, const mm_request *req, double min_ttl)
 {
     mm_waiter *w = calloc(1, sizeof(*w));
     if (!w) {
         mm_conn_send(c, mm_proto_reply_err(req->id, MM_ERR_NOMEM, NULL));
-        return;
+        return NULL;
     }
     *w = (mm_waiter){.conn = c, .id = req->id ? cJSON_Duplicate(req->id, 0) : NULL,
-                     .op = req->op, .min_ttl = min_ttl, .next = p->waiters};
-    p->waiters = w;
+                     .op = req->op, .min_ttl = min_ttl};
     mm_conn_hold(c);
+    return w;
+}
+
+void mm_waiter_finish(mm_waiter *w, cJSON *reply)
+{
+    mm_conn_send(w->conn, reply);
+    mm_conn_release(w->conn);
+    cJSON_Delete(w->id);
+    free(w);
+}
+
+void mm_profile_wait(mm_profile *p, mm_conn *c, const mm_request *req, double min_ttl)
+{
+    mm_waiter *w = mm_waiter_new(c, req, min_ttl);
+    if (w) {
+        w->next = p->waiters;
+        p->waiters = w;
+    }
 }
 
 void mm_profile_wake(mm_profile *p, mm_err e, const char *msg)
@@ -182,12 +199,8 @@ void mm_profile_wake(mm_profile *p, mm_err e, const char *msg)
     p->waiters = NULL;
     while (w) {
         mm_waiter *next = w->next;
-        cJSON *r = e != MM_OK ? mm_proto_reply_err(w->id, e, msg)
-                              : mm_profile_token_reply(p, w->id, w->op, 0);
-        mm_conn_send(w->conn, r);
-        mm_conn_release(w->conn);
-        cJSON_Delete(w->id);
-        free(w);
+        mm_waiter_finish(w, e != MM_OK ? mm_proto_reply_err(w->id, e, msg)
+                                        : mm_profile_token_reply(p, w->id, w->op, 0));
         w = next;
     }
 }
