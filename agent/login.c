@@ -34,6 +34,8 @@ struct mm_login {
     char state[48], nonce[48];
     char redirect_uri[64];
     char *url;
+    char *issuer;  /* from the metadata the URL was built with: the cache may */
+    int iss_param; /* expire or be replaced before the redirect comes back */
     mm_loopback *lb;
     mm_device_auth dev;
     uint64_t deadline_timer, poll_timer;
@@ -120,6 +122,7 @@ static void login_free(mm_login *l)
     sodium_memzero(l->state, sizeof(l->state));
     sodium_memzero(l->nonce, sizeof(l->nonce));
     free(l->url);
+    free(l->issuer);
     free(l);
 }
 
@@ -301,7 +304,6 @@ static mm_cb_verdict on_callback(void *ctx, const mm_callback *cb, char *msg, si
 {
     mm_login *l = ctx;
     mm_profile *p = l->p;
-    const mm_oauth_meta *m = mm_flow_cached_meta(p);
     if (l->exchanging || !l->lb) {
         snprintf(msg, msglen, "This sign-in was already received.");
         return MM_CB_IGNORE;
@@ -313,7 +315,7 @@ static mm_cb_verdict on_callback(void *ctx, const mm_callback *cb, char *msg, si
         return MM_CB_IGNORE;
     }
     /* RFC 9207: with a valid state, a wrong iss means a mix-up attack. */
-    if ((cb->iss || (m && m->iss_param)) && (!m || !cb->iss || strcmp(cb->iss, m->issuer))) {
+    if ((cb->iss || l->iss_param) && (!cb->iss || strcmp(cb->iss, l->issuer))) {
         snprintf(msg, msglen, "The response came from an unexpected issuer.");
         detach_listener(l);
         finish(l, MM_ERR_STATE_MISMATCH, "the authorization response's \"iss\" does not "
@@ -400,7 +402,8 @@ static void begin_browser(mm_login *l, const mm_oauth_meta *m)
     }
     snprintf(l->redirect_uri, sizeof(l->redirect_uri), "http://127.0.0.1:%d/callback",
              mm_loopback_port(l->lb));
-    if (!(l->url = authorization_url(l, m))) {
+    l->iss_param = m->iss_param;
+    if (!(l->issuer = strdup(m->issuer)) || !(l->url = authorization_url(l, m))) {
         finish(l, MM_ERR_NOMEM, "out of memory");
         return;
     }
