@@ -282,7 +282,10 @@ int main(int argc, char **argv)
     }
     a->loop = mm_loop_new();
     int sfd = a->loop ? setup_signals(a) : -1;
-    a->worker = sfd >= 0 ? mm_worker_new(a->loop, 4) : NULL;
+    /* One thread: keyring operations then run in the order they were
+     * submitted, so a logout's erase can never be overtaken by the save of
+     * a rotated token submitted before it (and resurrect the login). */
+    a->worker = sfd >= 0 ? mm_worker_new(a->loop, 1) : NULL;
     a->http = a->worker ? mm_http_new(a->loop) : NULL;
     if (!a->http) {
         fprintf(stderr, "mimir-agent: cannot set up the event loop\n");

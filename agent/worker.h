@@ -5,9 +5,9 @@
  * A libsecret call can block for as long as an unlock prompt stays open;
  * that must never stall token serving.  A job's run() executes
  * on a worker thread and must touch only the job's own data; its done()
- * runs later on the loop thread, where it may use everything.  Ordering
- * between jobs of one profile is the caller's business: the profile state
- * machine never has two jobs in flight for the same profile.
+ * runs later on the loop thread, where it may use everything.  With one
+ * thread (how the agent runs it) jobs run in submission order, which the
+ * keyring relies on: a save followed by an erase must stay in that order.
  */
 #ifndef MM_WORKER_H
 #define MM_WORKER_H
