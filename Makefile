@@ -25,13 +25,48 @@ MM_CFLAGS  = $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -fstack-protecto
              -fPIE -D_FORTIFY_SOURCE=2
 MM_LDFLAGS = $(LDFLAGS) -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 
-# The helper's token path must stay tiny: cJSON only, nothing with GLib,
-# libsecret or libcurl in its link line.
-HELPER_PKGS := libcjson
-AGENT_PKGS  := libcjson libsecret-1 gio-2.0 libcurl openssl libsodium
+AGENT_PKGS  := libsecret-1 gio-2.0 libcurl openssl libsodium
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+# cJSON: the bundled copy (third_party/cjson: Debian's 1.7.15 with its
+# security patches) goes into libmimir.a, so every binary has the same one.
+# `make CJSON=system` uses Debian's libcjson instead.
+CJSON ?= bundled
+ifeq ($(CJSON),bundled)
+CJSON_CFLAGS  := -Ithird_party/cjson
+CJSON_LIBS    :=
+CJSON_OBJ     := $(BUILD)/third_party/cjson/cJSON.o
+HELPER_STATIC ?= 1
+else ifeq ($(CJSON),system)
+CJSON_CFLAGS   = $(call pkg_cflags,libcjson)
+CJSON_LIBS     = $(call pkg_libs,libcjson)
+CJSON_OBJ     :=
+HELPER_STATIC ?= 0
+else
+$(error CJSON must be 'bundled' or 'system', not '$(CJSON)')
+endif
+
+# The helper's token path must stay tiny: libc and cJSON, nothing with GLib,
+# libsecret or libcurl in its link line.  Static-pie by default: exec is most
+# of what it costs, and the dynamic loader is a third of exec (make bench).
+# Sanitizer builds (make asan) and CJSON=system link it dynamically.
+ifeq ($(HELPER_STATIC),1)
+ifneq ($(CJSON),bundled)
+$(error HELPER_STATIC=1 needs CJSON=bundled: Debian has no static libcjson)
+endif
+HELPER_LDFLAGS = $(filter-out -pie,$(MM_LDFLAGS)) -static-pie
+else
+HELPER_LDFLAGS = $(MM_LDFLAGS)
+endif
+
+.DEFAULT_GOAL := all
+
+# Switching CJSON or HELPER_STATIC in one build directory rebuilds everything.
+CONFIG_STAMP := $(BUILD)/.config-cjson-$(CJSON)-static-$(HELPER_STATIC)
+$(CONFIG_STAMP):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.config-* && touch $@
 
 COMMON_SRC := $(wildcard common/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
@@ -47,26 +82,31 @@ BINS := $(BUILD)/mimir-agent $(BUILD)/mimir-helper
 
 all: $(BINS)
 
-$(BUILD)/common/%.o: common/%.c $(wildcard include/mimir/*.h)
+$(BUILD)/third_party/cjson/cJSON.o: third_party/cjson/cJSON.c third_party/cjson/cjson/cJSON.h $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(MM_CFLAGS) $(call pkg_cflags,libcjson) -c -o $@ $<
+	$(CC) $(MM_CFLAGS) -Ithird_party/cjson/cjson -c -o $@ $<
 
-$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h include/mimir/*.h)
+$(BUILD)/common/%.o: common/%.c $(wildcard include/mimir/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(MM_CFLAGS) $(call pkg_cflags,$(AGENT_PKGS)) -c -o $@ $<
+	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) -c -o $@ $<
 
-$(BUILD)/helper/%.o: helper/%.c $(wildcard helper/*.h include/mimir/*.h)
+$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h include/mimir/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(MM_CFLAGS) $(call pkg_cflags,$(HELPER_PKGS)) -c -o $@ $<
+	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) $(call pkg_cflags,$(AGENT_PKGS)) -c -o $@ $<
 
-$(BUILD)/libmimir.a: $(COMMON_OBJ)
+$(BUILD)/helper/%.o: helper/%.c $(wildcard helper/*.h include/mimir/*.h) $(CONFIG_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmimir.a: $(COMMON_OBJ) $(CJSON_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/mimir-agent: $(AGENT_OBJ) $(BUILD)/libmimir.a
-	$(CC) $(MM_CFLAGS) $(MM_LDFLAGS) -o $@ $^ $(call pkg_libs,$(AGENT_PKGS)) -lpthread
+	$(CC) $(MM_CFLAGS) $(MM_LDFLAGS) -o $@ $^ $(call pkg_libs,$(AGENT_PKGS)) $(CJSON_LIBS) \
+	    -lpthread
 
 $(BUILD)/mimir-helper: $(HELPER_OBJ) $(BUILD)/libmimir.a
-	$(CC) $(MM_CFLAGS) $(MM_LDFLAGS) -o $@ $^ $(call pkg_libs,$(HELPER_PKGS))
+	$(CC) $(MM_CFLAGS) $(HELPER_LDFLAGS) -o $@ $^ $(CJSON_LIBS)
 
 # ---- tests -------------------------------------------------------------
 
@@ -75,8 +115,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmimir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(MM_CFLAGS) $(call pkg_cflags,cmocka libcjson) $(MM_LDFLAGS) -o $@ $^ \
-	    $(call pkg_libs,cmocka libcjson)
+	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) $(call pkg_cflags,cmocka) $(MM_LDFLAGS) -o $@ $^ \
+	    $(call pkg_libs,cmocka) $(CJSON_LIBS)
 
 # Unit tests of agent code: linked with the agent object they test.
 AGENT_UNIT_SRC := $(wildcard tests/unit/agent/test_*.c)
@@ -84,13 +124,12 @@ UNIT_BIN += $(AGENT_UNIT_SRC:tests/unit/agent/%.c=$(BUILD)/tests/agent/%)
 
 $(BUILD)/tests/agent/test_jwt: tests/unit/agent/test_jwt.c $(BUILD)/agent/jwt.o $(BUILD)/libmimir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(MM_CFLAGS) -Iagent $(call pkg_cflags,cmocka $(AGENT_PKGS)) $(MM_LDFLAGS) -o $@ $^ \
-	    $(call pkg_libs,cmocka libcjson openssl libsodium)
+	$(CC) $(MM_CFLAGS) -Iagent $(CJSON_CFLAGS) $(call pkg_cflags,cmocka $(AGENT_PKGS)) \
+	    $(MM_LDFLAGS) -o $@ $^ $(call pkg_libs,cmocka openssl libsodium) $(CJSON_LIBS)
 
 $(BUILD)/tests/loadclient: tests/bench/loadclient.c $(BUILD)/libmimir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(MM_CFLAGS) $(call pkg_cflags,libcjson) $(MM_LDFLAGS) -o $@ $^ \
-	    $(call pkg_libs,libcjson) -lpthread
+	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) $(MM_LDFLAGS) -o $@ $^ $(CJSON_LIBS) -lpthread
 
 deps:
 	@tests/deps.sh
@@ -117,7 +156,7 @@ bench: deps
 	@tests/bench/bench.sh $(BUILD)
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan \
+	@$(MAKE) --no-print-directory BUILD=build-asan HELPER_STATIC=0 \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" check-unit check-integration
 
