@@ -63,15 +63,24 @@ void mm_agent_event(mm_agent *a, mm_profile *p, const char *event)
 
 /* ---- token and headers -------------------------------------------------- */
 
+/* A string member that borrows val instead of copying it: the token stays
+ * in its guarded buffer and no heap copy of it is made and wiped per
+ * reply.  Only for replies printed before val can change, which
+ * mm_conn_send guarantees (it serialises at once). */
+static void add_borrowed(cJSON *obj, const char *key, const char *val)
+{
+    cJSON_AddItemToObjectCS(obj, key, cJSON_CreateStringReference(val));
+}
+
 static void add_credential(cJSON *r, const mm_profile *p, mm_op op)
 {
     int api = p->cfg->kind == MM_KIND_API_KEY;
     const char *tok = api ? p->cred->data : p->access->data;
-    cJSON_AddStringToObject(r, "profile", p->key.profile);
+    add_borrowed(r, "profile", p->key.profile);
     if (op == MM_OP_HEADERS) {
         cJSON *h = cJSON_AddObjectToObject(r, "headers");
         if (api) {
-            cJSON_AddStringToObject(h, "X-API-Key", tok);
+            add_borrowed(h, "X-API-Key", tok);
         } else {
             size_t n = strlen(tok) + 8;
             char *v = cJSON_malloc(n); /* wiped on free */
@@ -80,14 +89,15 @@ static void add_credential(cJSON *r, const mm_profile *p, mm_op op)
             cJSON_free(v);
         }
     } else {
-        cJSON_AddStringToObject(r, "token", tok);
-        cJSON_AddStringToObject(r, "token_type", api ? "api-key" : "Bearer");
+        add_borrowed(r, "token", tok);
+        add_borrowed(r, "token_type", api ? "api-key" : "Bearer");
     }
     if (!api)
         mm_json_add_int(r, "expires_at", (long long)p->access_exp);
 }
 
-/* The reply for a token/headers request given the profile's current state. */
+/* The reply for a token/headers request given the profile's current state.
+ * It borrows the profile's token: hand it to mm_conn_send straight away. */
 cJSON *mm_profile_token_reply(mm_profile *p, const cJSON *id, mm_op op, double min_ttl)
 {
     char msg[200];
