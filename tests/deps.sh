@@ -14,7 +14,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 pkgs=(build-essential pkg-config libsecret-1-dev libcurl4-openssl-dev libssl-dev
       libcjson-dev libsodium-dev libcmocka-dev gnome-keyring libsecret-tools dbus
-      dbus-x11 chromium hyperfine jq socat clang valgrind openssl curl
+      dbus-x11 chromium hyperfine jq socat clang valgrind openssl curl strace
       libclang-rt-14-dev)
 
 say() { printf 'deps: %s\n' "$*"; }
