@@ -238,12 +238,13 @@ static int out_print(mm_conn *c, const cJSON *msg)
         if (out_reserve(c, room) < 0)
             return -1;
         char *at = c->out.buf + c->out.len;
-        /* cJSON_PrintPreallocated can need a few bytes more than the
-         * output: 5 of slack, and 1 kept for the newline. */
+        /* One byte kept for the newline.  cJSON never writes past the
+         * length it is given, but may refuse a buffer that would just
+         * fit: then the loop grows it. */
         size_t avail = c->out.cap - c->out.len - 1;
         if (avail > INT_MAX)
             avail = INT_MAX;
-        if (avail > 6 && cJSON_PrintPreallocated((cJSON *)msg, at, (int)avail - 5, 0)) {
+        if (cJSON_PrintPreallocated((cJSON *)msg, at, (int)avail, 0)) {
             size_t n = strlen(at);
             at[n] = '\n';
             c->out.len += n + 1;
