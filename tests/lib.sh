@@ -17,6 +17,9 @@
 #                          (MM_AUTOSTART=1 helper ... lets it autostart)
 #   sock_send LINE...      send each LINE + "\n" on one connection, print replies
 #   sock_send_raw < BYTES  send stdin as is, print replies
+#   conn_open OUT [SECS]   a connection that stays open: write requests to fd
+#                          $MM_CONN_FD, replies land in OUT, socat is
+#                          $MM_CONN_PID; `exec {MM_CONN_FD}>&-` ends it
 #   assert_eq EXP ACT [MSG], assert_contains HAY NEEDLE [MSG],
 #   assert_not_contains HAY NEEDLE [MSG], assert_exit CODE CMD...
 #                          (assert_exit leaves stdout/stderr in $OUT / $ERR)
@@ -309,6 +312,20 @@ sock_send() {
 
 sock_send_raw() {
     timeout 10 socat -t "${MM_SOCK_WAIT:-5}" - "UNIX-CONNECT:$MIMIR_AGENT_SOCK" 2>/dev/null || true
+}
+
+MM_CONN_N=0
+conn_open() {
+    local out=$1 secs=${2:-30} fifo
+    MM_CONN_N=$((MM_CONN_N + 1))
+    fifo=$MM_TMP/conn$MM_CONN_N.fifo
+    mkfifo "$fifo"
+    socat -t "$secs" - "UNIX-CONNECT:$MIMIR_AGENT_SOCK" <"$fifo" >"$out" 2>"$out.err" &
+    MM_CONN_PID=$!
+    track_pid "$MM_CONN_PID"
+    # Hold the writing end open in this shell: socat must not see EOF (it
+    # would shut down its side) until the test closes it.
+    exec {MM_CONN_FD}>"$fifo"
 }
 
 write_config() {

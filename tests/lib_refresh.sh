@@ -138,20 +138,10 @@ wait_pstate() {
     done
 }
 
-MM_SUB_N=0
 subscribe_start() {
-    local file=$1 fifo
-    MM_SUB_N=$((MM_SUB_N + 1))
-    fifo=$MM_TMP/sub$MM_SUB_N.fifo
-    mkfifo "$fifo"
-    : >"$file"
-    socat -t 600 - "UNIX-CONNECT:$MIMIR_AGENT_SOCK" <"$fifo" >>"$file" 2>"$file.err" &
-    track_pid "$!"
-    # Keep the writing end open in this shell for the test's lifetime: socat
-    # must not see EOF (it would shut down its side).
-    local fd
-    exec {fd}>"$fifo"
-    printf '{"v":1,"id":"sub","op":"subscribe"}\n' >&"$fd"
+    local file=$1
+    conn_open "$file" 600 # open for the test's lifetime
+    printf '{"v":1,"id":"sub","op":"subscribe"}\n' >&"$MM_CONN_FD"
     _mm_sub_ok() { grep -q '"id":"sub","ok":true' "$1"; }
     wait_for "the subscription to be acknowledged" 5 _mm_sub_ok "$file"
 }

@@ -92,21 +92,17 @@ assert_exit 0 helper token
 assert_eq "$KEY" "$OUT"
 
 log "an active client is not dropped for idleness while it keeps talking"
-fifo=$MM_TMP/talk.in
-mkfifo "$fifo"
-socat -t 5 - "UNIX-CONNECT:$MIMIR_AGENT_SOCK" <"$fifo" >"$MM_TMP/talk.out" 2>/dev/null &
-talk=$!
-track_pid "$talk"
-exec 7>"$fifo"
+conn_open "$MM_TMP/talk.out" 5
+talk=$MM_CONN_PID
 start=$SECONDS
 i=0
 while ((SECONDS - start < 4)); do # talk for 4 s, every 0.5 s: longer than the idle timeout
     i=$((i + 1))
-    printf '{"v":1,"id":%d,"op":"hello"}\n' "$i" >&7
+    printf '{"v":1,"id":%d,"op":"hello"}\n' "$i" >&"$MM_CONN_FD"
     wait_for "reply $i" 5 grep -q "\"id\":$i," "$MM_TMP/talk.out"
     _mm_alive "$talk" || fail "an active connection was closed after $((SECONDS - start))s"
     sleep 0.5 # pacing the requests (nothing is waited for here)
 done
-exec 7>&-
+exec {MM_CONN_FD}>&-
 stop_agent
 log "ok"

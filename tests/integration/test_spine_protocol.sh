@@ -126,13 +126,9 @@ assert_eq "$(seq -s, 1 300)" "$(jq -sr '[.[].id] | map(tostring) | join(",")' <<
 assert_eq 300 "$(jq -s "[.[] | select(.token == \"$KEY\")] | length" <<<"$r")" "300 tokens"
 
 log "subscribers get state events"
-fifo=$MM_TMP/sub.in
-mkfifo "$fifo"
-socat -t 5 - "UNIX-CONNECT:$MIMIR_AGENT_SOCK" <"$fifo" >"$MM_TMP/sub.out" 2>/dev/null &
-sub_pid=$!
-track_pid "$sub_pid"
-exec 7>"$fifo"
-printf '{"v":1,"id":"sub","op":"subscribe"}\n' >&7
+conn_open "$MM_TMP/sub.out" 5
+sub_pid=$MM_CONN_PID
+printf '{"v":1,"id":"sub","op":"subscribe"}\n' >&"$MM_CONN_FD"
 wait_for "subscribe reply" 5 grep -q '"id":"sub"' "$MM_TMP/sub.out"
 assert_exit 0 helper logout
 wait_for "a state event after logout" 5 grep -q '"event":"state"' "$MM_TMP/sub.out"
@@ -141,7 +137,7 @@ assert_eq local "$(jqs .profile "$ev")" "event profile: $ev"
 assert_eq login_required "$(jqs .state "$ev")" "event state: $ev"
 assert_eq null "$(jqs .id "$ev")" "events carry no id"
 assert_not_contains "$(cat "$MM_TMP/sub.out")" "$KEY" "events must not carry secrets"
-exec 7>&-
+exec {MM_CONN_FD}>&-
 wait_for "the subscriber connection to end" 10 pid_gone "$sub_pid"
 
 log "half-closed connection: pending answers still arrive"

@@ -24,12 +24,8 @@ wait_for "dbus-monitor to start" 5 grep -q 'member=' "$MM_TMP/monitor.out"
 kill -STOP "$MM_KEYRING_PID"
 calls_before=$(grep -c '^method call' "$MM_TMP/monitor.out" || true)
 cont_keyring() { kill -CONT "$MM_KEYRING_PID" 2>/dev/null || true; }
-fifo=$MM_TMP/req.in
-mkfifo "$fifo"
-socat -t 30 - "UNIX-CONNECT:$MIMIR_AGENT_SOCK" <"$fifo" >"$MM_TMP/req.out" 2>/dev/null &
-track_pid $!
-exec 7>"$fifo"
-printf '{"v":1,"id":"slow","op":"set_api_key","api_key":"second_key"}\n' >&7
+conn_open "$MM_TMP/req.out" 30
+printf '{"v":1,"id":"slow","op":"set_api_key","api_key":"second_key"}\n' >&"$MM_CONN_FD"
 new_call() { (($(grep -c '^method call' "$MM_TMP/monitor.out") > calls_before)); }
 wait_for "the agent's keyring call for set_api_key" 10 new_call
 
@@ -46,7 +42,7 @@ if [[ $(jqs .ok "$r") == true ]]; then
     # An ok answer promises the key is stored.
     assert_eq second_key "$(jqs .secret "$(secret-tool lookup profile local)")" "keyring after an ok answer"
 fi
-exec 7>&-
+exec {MM_CONN_FD}>&-
 assert_exit 0 helper token
 [[ $OUT == first_key || $OUT == second_key ]] || fail "token after the race: $OUT"
 stop_agent
