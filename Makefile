@@ -68,13 +68,19 @@ CONFIG_STAMP := $(BUILD)/.config-cjson-$(CJSON)-static-$(HELPER_STATIC)
 $(CONFIG_STAMP):
 	@mkdir -p $(BUILD) && rm -f $(BUILD)/.config-* && touch $@
 
-COMMON_SRC := $(wildcard common/*.c)
-AGENT_SRC  := $(wildcard agent/*.c)
-HELPER_SRC := $(wildcard helper/*.c)
+# common/:  libc + cJSON only, linked into every binary (the helper too).
+# runtime/: the event loop, HTTP client (libcurl), guarded memory and
+#           logging of the long-running binaries (agent, proxy).
+COMMON_SRC  := $(wildcard common/*.c)
+RUNTIME_SRC := $(wildcard runtime/*.c)
+AGENT_SRC   := $(wildcard agent/*.c)
+HELPER_SRC  := $(wildcard helper/*.c)
 
-COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
-AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/%.o)
-HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ   := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+HELPER_OBJ  := $(HELPER_SRC:%.c=$(BUILD)/%.o)
+RUNTIME_PKGS := libcurl libsodium
 
 BINS := $(BUILD)/mimir-agent $(BUILD)/mimir-helper
 
@@ -90,18 +96,33 @@ $(BUILD)/common/%.o: common/%.c $(wildcard include/mimir/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) -c -o $@ $<
 
-$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h include/mimir/*.h) $(CONFIG_STAMP)
+$(BUILD)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h include/mimir/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) $(call pkg_cflags,$(AGENT_PKGS)) -c -o $@ $<
+	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) $(call pkg_cflags,$(RUNTIME_PKGS)) -c -o $@ $<
+
+$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h runtime/*.h include/mimir/*.h) $(CONFIG_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(MM_CFLAGS) -Iruntime $(CJSON_CFLAGS) $(call pkg_cflags,$(AGENT_PKGS)) -c -o $@ $<
 
 $(BUILD)/helper/%.o: helper/%.c $(wildcard helper/*.h include/mimir/*.h) $(CONFIG_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libmimir.a: $(COMMON_OBJ) $(CJSON_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/mimir-agent: $(AGENT_OBJ) $(BUILD)/libmimir.a
+$(BUILD)/libmimir-runtime.a: $(RUNTIME_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# The agent's objects but main.o, for unit tests of agent code: a test links
+# what it uses and nothing else.
+$(BUILD)/libmimir-agent.a: $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/mimir-agent: $(AGENT_OBJ) $(BUILD)/libmimir-runtime.a $(BUILD)/libmimir.a
 	$(CC) $(MM_CFLAGS) $(MM_LDFLAGS) -o $@ $^ $(call pkg_libs,$(AGENT_PKGS)) $(CJSON_LIBS) \
 	    -lpthread
 
@@ -118,14 +139,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmimir.a
 	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) $(call pkg_cflags,cmocka) $(MM_LDFLAGS) -o $@ $^ \
 	    $(call pkg_libs,cmocka) $(CJSON_LIBS)
 
-# Unit tests of agent code: linked with the agent object they test.
+# Unit tests of agent code (any tests/unit/agent/test_*.c, no Makefile edit
+# needed): linked against the agent's objects as an archive, so each test
+# pulls in only the objects it uses.
 AGENT_UNIT_SRC := $(wildcard tests/unit/agent/test_*.c)
 UNIT_BIN += $(AGENT_UNIT_SRC:tests/unit/agent/%.c=$(BUILD)/tests/agent/%)
 
-$(BUILD)/tests/agent/test_jwt: tests/unit/agent/test_jwt.c $(BUILD)/agent/jwt.o $(BUILD)/libmimir.a
+$(BUILD)/tests/agent/%: tests/unit/agent/%.c $(BUILD)/libmimir-agent.a \
+                        $(BUILD)/libmimir-runtime.a $(BUILD)/libmimir.a
 	@mkdir -p $(dir $@)
-	$(CC) $(MM_CFLAGS) -Iagent $(CJSON_CFLAGS) $(call pkg_cflags,cmocka $(AGENT_PKGS)) \
-	    $(MM_LDFLAGS) -o $@ $^ $(call pkg_libs,cmocka openssl libsodium) $(CJSON_LIBS)
+	$(CC) $(MM_CFLAGS) -Iagent -Iruntime $(CJSON_CFLAGS) \
+	    $(call pkg_cflags,cmocka $(AGENT_PKGS)) $(MM_LDFLAGS) -o $@ $< \
+	    $(BUILD)/libmimir-agent.a $(BUILD)/libmimir-runtime.a $(BUILD)/libmimir.a \
+	    $(call pkg_libs,cmocka $(AGENT_PKGS)) $(CJSON_LIBS) -lpthread
 
 $(BUILD)/tests/loadclient: tests/bench/loadclient.c $(BUILD)/libmimir.a
 	@mkdir -p $(dir $@)

@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "mimir/paths.h"
+#include "mimir/trust.h"
 
 static long long now_ms(void)
 {
@@ -95,6 +96,18 @@ static int start_agent(mm_client *cl)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* Connected to something at cl->path: make sure it is our own user's agent
+ * before a single byte goes out (see mimir/trust.h). */
+static mm_err trust_peer(mm_client *cl)
+{
+    mm_err e = mm_trust_peer(cl->fd, cl->path, cl->why, sizeof(cl->why));
+    if (e != MM_OK) {
+        close(cl->fd);
+        cl->fd = -1;
+    }
+    return e;
+}
+
 mm_err mm_client_open(mm_client *cl, int timeout_ms, int autostart)
 {
     /* Not memset: that would touch the whole 64 KiB buffer for nothing. */
@@ -108,13 +121,21 @@ mm_err mm_client_open(mm_client *cl, int timeout_ms, int autostart)
                  "shorter than 108 bytes");
         return MM_ERR_USAGE;
     }
-    if ((cl->fd = try_connect(cl->path)) >= 0)
-        return MM_OK;
-    int err = errno;
+    /* No directory yet (MM_ERR_IO) means no agent has run: safe to start one,
+     * which creates it privately.  A directory we cannot trust ends here. */
+    mm_err e = mm_trust_socket_dir(cl->path, cl->why, sizeof(cl->why));
+    if (e == MM_ERR_AGENT_UNREACHABLE)
+        return e;
+    if (e == MM_OK && (cl->fd = try_connect(cl->path)) >= 0)
+        return trust_peer(cl);
+    int err = e == MM_OK ? errno : ENOENT;
     const char *env = getenv("MIMIR_NO_AUTOSTART");
     if (autostart && !(env && env[0] == '1') && (err == ENOENT || err == ECONNREFUSED)) {
-        if (start_agent(cl) == 0 && (cl->fd = try_connect(cl->path)) >= 0)
-            return MM_OK;
+        if (start_agent(cl) == 0 &&
+            (e = mm_trust_socket_dir(cl->path, cl->why, sizeof(cl->why))) != MM_OK)
+            return MM_ERR_AGENT_UNREACHABLE;
+        if ((cl->fd = try_connect(cl->path)) >= 0)
+            return trust_peer(cl);
         snprintf(cl->why, sizeof(cl->why),
                  "no mimir-agent on %s and starting one failed; run 'mimir-agent "
                  "--foreground' to see why", cl->path);

@@ -6,7 +6,9 @@
 #include "log.h"
 
 static int log_level = MM_LOG_INFO;
+static const char *log_name = "mimir-agent";
 
+void mm_log_set_name(const char *name) { log_name = name; }
 void mm_log_set_level(int level) { log_level = level; }
 
 void mm_log(int level, const char *fmt, ...)
@@ -24,5 +26,5 @@ void mm_log(int level, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     /* One fprintf per line keeps lines whole when worker threads log. */
-    fprintf(stderr, "%s mimir-agent[%s]: %s\n", ts, names[level], msg);
+    fprintf(stderr, "%s %s[%s]: %s\n", ts, log_name, names[level], msg);
 }
