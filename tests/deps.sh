@@ -70,14 +70,19 @@ if ((${#missing[@]})); then
     run "${apt[@]}" install -y --no-install-recommends "${missing[@]}"
 fi
 
-# npm packages for the IdP and browser tests.
-lock=$top/tests/package-lock.json
-mods=$top/tests/node_modules
-if [[ -f $lock ]]; then
+# npm packages, each directory from its committed lockfile: `npm ci` when
+# node_modules is missing or older than package-lock.json.
+#   tests/         the IdP (oidc-provider), the browser driver, the MCP SDK
+#   tests/node22/  Node 22 from the npm registry, for clients that need it
+npm_dirs=(tests tests/node22)
+for d in "${npm_dirs[@]}"; do
+    lock=$top/$d/package-lock.json
+    mods=$top/$d/node_modules
+    [[ -f $lock ]] || continue
     if [[ ! -d $mods || $mods -ot $lock ]]; then
-        say "npm ci in tests/"
-        (cd "$top/tests" && run npm ci --no-audit --no-fund)
+        say "npm ci in $d/"
+        (cd "$top/$d" && run npm ci --no-audit --no-fund)
         touch "$mods" # npm ci may keep an old mtime; mark it as up to date
     fi
-fi
+done
 exit 0
