@@ -138,7 +138,25 @@ static void op_token(mm_agent *a, mm_conn *c, mm_request *req)
     }
     if (mt)
         min_ttl = mt->valuedouble;
+    const cJSON *rj = cJSON_GetObjectItemCaseSensitive(req->root, "rejected");
+    if (rj && !cJSON_IsString(rj)) {
+        reply_err(c, req, MM_ERR_BAD_REQUEST, "\"rejected\" must be a string");
+        return;
+    }
     int fresh = p->access && p->access_exp > time(NULL) + (time_t)min_ttl;
+    if (rj && p->cfg->kind == MM_KIND_API_KEY && p->cred &&
+        mm_secret_equal(p->cred->data, rj->valuestring)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "the server refused the API key of profile %s; store a "
+                 "new one with 'mimir-helper set-api-key --profile %s'", p->key.profile,
+                 p->key.profile);
+        reply_err(c, req, MM_ERR_LOGIN_REQUIRED, msg);
+        return;
+    }
+    /* The server refused the token we hold: it was revoked or the server's
+     * clock runs ahead.  Refresh now, however fresh it looks to us. */
+    if (rj && p->access && mm_secret_equal(p->access->data, rj->valuestring))
+        fresh = 0;
     /* A fresh token is served even while a refresh runs: an early refresh
      * that hangs at the IdP must not make anyone wait. */
     if (p->state == MM_PS_LOADING || (p->state == MM_PS_REFRESHING && !fresh)) {

@@ -2,7 +2,7 @@
 #ifndef MM_HELPER_H
 #define MM_HELPER_H
 
-#include "client.h"
+#include "mimir/client.h"
 #include "mimir/err.h"
 
 /* Options every subcommand understands, plus the ones it declares. */

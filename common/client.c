@@ -1,4 +1,4 @@
-/* client.c - connect (with autostart), request, reply (see client.h). */
+/* client.c - a blocking client of the agent socket: connect (with autostart), request, reply (see mimir/client.h). */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "mimir/client.h"
 #include "mimir/paths.h"
 #include "mimir/trust.h"
 

@@ -1,10 +1,11 @@
 /*
- * client.h - the helper's side of the agent socket: find the agent (start
- * it if needed, like gpg does), send one request, read one reply, all
- * within one deadline.
+ * client.h - a blocking client of the agent socket, for the helper and
+ * other short-lived callers: find the agent (start it if needed, like gpg
+ * does), check that it can be trusted (mimir/trust.h), send a request,
+ * read the reply, all within one deadline.
  */
-#ifndef MM_CLIENT_H
-#define MM_CLIENT_H
+#ifndef MIMIR_CLIENT_H
+#define MIMIR_CLIENT_H
 
 #include <cjson/cJSON.h>
 
