@@ -21,14 +21,8 @@ typedef struct meta_entry {
 
 static meta_entry *cache;
 
-static const char *cache_key(const mm_profile *p)
+const mm_oauth_meta *mm_flow_cache_get(const char *key)
 {
-    return p->cfg->issuer ? p->cfg->issuer : p->cfg->server_url;
-}
-
-const mm_oauth_meta *mm_flow_cached_meta(const mm_profile *p)
-{
-    const char *key = cache_key(p);
     for (meta_entry *e = cache; e; e = e->next)
         if (!strcmp(e->key, key) && time(NULL) - e->fetched < META_TTL)
             return &e->meta;
@@ -55,9 +49,8 @@ static void cache_put(const char *key, const mm_oauth_meta *m)
     e->fetched = e->meta.issuer ? time(NULL) : 0;
 }
 
-void mm_flow_forget_meta(const mm_profile *p)
+void mm_flow_cache_forget(const char *key)
 {
-    const char *key = cache_key(p);
     for (meta_entry **pp = &cache; *pp; pp = &(*pp)->next)
         if (!strcmp((*pp)->key, key)) {
             meta_entry *e = *pp;
@@ -69,7 +62,7 @@ void mm_flow_forget_meta(const mm_profile *p)
         }
 }
 
-void mm_oauth_cache_clear(void)
+void mm_flow_cache_clear(void)
 {
     while (cache) {
         meta_entry *e = cache;
@@ -82,23 +75,30 @@ void mm_oauth_cache_clear(void)
 
 static char *dup0(const char *s) { return s ? strdup(s) : NULL; }
 
-mm_flow *mm_flow_new(mm_profile *p, mm_flow_kind kind, void (*done)(mm_flow *f), void *arg)
+static void flow_free(mm_flow *f);
+
+mm_flow *mm_flow_new(mm_http *h, const mm_flow_target *t, mm_flow_kind kind,
+                     void (*done)(mm_flow *f), void *arg)
 {
     mm_flow *f = calloc(1, sizeof(*f));
     if (!f)
         return NULL;
-    const mm_profile_cfg *c = p->cfg;
     f->kind = kind;
-    f->p = p;
+    f->h = h;
     f->done = done;
     f->arg = arg;
-    f->cache_key = dup0(cache_key(p));
-    f->issuer = dup0(c->issuer);
-    f->server_url = dup0(c->server_url);
-    f->client_id = dup0(c->client_id);
-    f->ca_file = dup0(c->ca_file);
-    f->http = (mm_http_opts){.ca_file = f->ca_file, .timeout_ms = p->agent->http_timeout_ms};
-    const mm_oauth_meta *m = mm_flow_cached_meta(p);
+    f->cache_key = dup0(t->cache_key);
+    f->issuer = dup0(t->issuer);
+    f->server_url = dup0(t->server_url);
+    f->client_id = dup0(t->client_id);
+    f->ca_file = dup0(t->ca_file);
+    f->http = (mm_http_opts){.ca_file = f->ca_file, .timeout_ms = t->timeout_ms};
+    if (!f->cache_key || (t->issuer && !f->issuer) || (t->server_url && !f->server_url) ||
+        (t->client_id && !f->client_id) || (t->ca_file && !f->ca_file)) {
+        flow_free(f);
+        return NULL;
+    }
+    const mm_oauth_meta *m = mm_flow_cache_get(f->cache_key);
     if (m && mm_oauth_meta_copy(&f->meta, m) == MM_OK)
         f->have_meta = 1;
     else
@@ -128,15 +128,12 @@ static void flow_free(mm_flow *f)
 
 static void complete(mm_flow *f, mm_err e)
 {
-    mm_profile *p = f->p;
     f->err = e;
-    p->jobs--;
     if (f->meta_dirty && f->have_meta)
         cache_put(f->cache_key, &f->meta);
-    if (!p->agent->shutting_down) /* orphans too: see store_done() */
-        f->done(f);
-    if (p->orphan && !p->jobs)
-        free(p); /* its state was wiped when it was retired */
+    f->done(f);
+    if (f->release)
+        f->release(f->owner);
     flow_free(f);
 }
 
@@ -149,7 +146,7 @@ static void request(mm_flow *f, int step, const char *url, const mm_form *form)
     f->step = step;
     f->sent_at = time(NULL);
     snprintf(f->url, sizeof(f->url), "%s", url);
-    mm_http_start(f->p->agent->http, url, form, &f->http, on_http, f);
+    mm_http_start(f->h, url, form, &f->http, on_http, f);
 }
 
 static void fail(mm_flow *f, mm_err e, const char *msg)
@@ -194,7 +191,6 @@ static void discover(mm_flow *f)
 
 void mm_flow_submit(mm_flow *f)
 {
-    f->p->jobs++;
     if (f->have_meta)
         main_step(f);
     else

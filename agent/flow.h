@@ -9,11 +9,16 @@
  * token's kid is unknown (key rotation).  All HTTP is non-blocking (http.c),
  * so a hanging IdP delays only its own flow.  Inputs are copied in, so a
  * config reload while the flow runs cannot pull anything from under it.
+ *
+ * A flow knows nothing of profiles: whoever starts one says where to go
+ * (mm_flow_target) and may hand over a hold on its own context (owner +
+ * release), which the flow drops after done() has run.
  */
 #ifndef MM_FLOW_H
 #define MM_FLOW_H
 
-#include "agent.h"
+#include "http.h"
+#include "jwt.h"
 #include "oauth.h"
 
 typedef enum {
@@ -23,6 +28,16 @@ typedef enum {
     MM_FLOW_REVOKE,
 } mm_flow_kind;
 
+/* Where a flow goes and how. */
+typedef struct {
+    const char *cache_key;  /* the metadata cache's key: issuer, else server URL */
+    const char *issuer;     /* NULL: discover it from server_url (RFC 9728) */
+    const char *server_url;
+    const char *client_id;
+    const char *ca_file;    /* NULL: the system trust store */
+    int timeout_ms;         /* of each HTTP request */
+} mm_flow_target;
+
 typedef struct mm_flow mm_flow;
 struct mm_flow {
     mm_flow_kind kind;
@@ -31,9 +46,11 @@ struct mm_flow {
     int meta_dirty;      /* discovery or JWKS fetched: update the cache */
     char url[2048];      /* of the request in flight */
     time_t sent_at;      /* when it was sent */
-    mm_profile *p;
+    mm_http *h;
     void (*done)(mm_flow *f); /* loop thread; the flow is freed after it */
     void *arg;
+    void (*release)(void *owner); /* after done(): drop the starter's hold */
+    void *owner;
     /* inputs */
     char *cache_key, *issuer, *server_url, *client_id, *ca_file;
     mm_http_opts http;
@@ -52,11 +69,15 @@ struct mm_flow {
     mm_device_auth dev;
 };
 
-mm_flow *mm_flow_new(mm_profile *p, mm_flow_kind kind, void (*done)(mm_flow *f), void *arg);
+mm_flow *mm_flow_new(mm_http *h, const mm_flow_target *t, mm_flow_kind kind,
+                     void (*done)(mm_flow *f), void *arg);
+/* Starts the flow; done() runs from a later loop turn, exactly once. */
 void mm_flow_submit(mm_flow *f);
-/* Drop p's cached metadata: it led to a refusal, fetch it afresh next time. */
-void mm_flow_forget_meta(const mm_profile *p);
-/* Cached issuer metadata for p, or NULL. */
-const mm_oauth_meta *mm_flow_cached_meta(const mm_profile *p);
+
+/* The metadata cache (discovery documents and JWKS), loop thread only. */
+const mm_oauth_meta *mm_flow_cache_get(const char *key); /* NULL: none or stale */
+/* Drop an entry: it led to a refusal, fetch it afresh next time. */
+void mm_flow_cache_forget(const char *key);
+void mm_flow_cache_clear(void);
 
 #endif

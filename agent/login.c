@@ -1,14 +1,14 @@
 /*
- * login.c - interactive login: authorization code + PKCE through the
- * browser and the loopback listener, or the device grant; logout.
+ * login.c - interactive login (see login.h).
  *
- * One login per profile at a time; a second `login` request joins the
- * running one.  The sequence, each step on the loop thread unless noted:
- *   login op -> (worker) discovery -> listener up, browser opened, reply
- *   -> /callback with matching state -> (worker) code exchange + ID token
- *   check -> (worker) keyring write -> login_wait waiters answered.
- * A deadline timer bounds the whole login; whatever happens, finish()
- * closes the listener, wipes the PKCE verifier and answers everyone.
+ * The browser sequence, each step on the loop thread:
+ *   start -> discovery (a flow, or the metadata cache) -> listener up, browser
+ *   opened if asked, challenge told -> /callback with the right state ->
+ *   code exchange + ID token check (a flow) -> keyring write -> outcome told.
+ * The device sequence: device authorization (a flow) -> challenge told ->
+ * polling the token endpoint at the IdP's interval -> keyring write ->
+ * outcome told.  A deadline timer bounds the whole login; whatever happens,
+ * finish() closes the listener, wipes the PKCE verifier and tells everyone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +18,6 @@
 #include <sodium.h>
 
 #include "browser.h"
-#include "flow.h"
 #include "log.h"
 #include "login.h"
 #include "loopback.h"
@@ -26,10 +25,9 @@
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 
 struct mm_login {
-    mm_profile *p;
+    mm_profile *p; /* held for the login's life */
     char id[24];
     int device, open_browser, browser_opened, exchanging;
-    mm_pstate prev_state;
     mm_secret *verifier; /* PKCE code_verifier: the proof only we can give */
     char state[48], nonce[48];
     char redirect_uri[64];
@@ -37,11 +35,13 @@ struct mm_login {
     char *issuer;  /* from the metadata the URL was built with: the cache may */
     int iss_param; /* expire or be replaced before the redirect comes back */
     mm_loopback *lb;
+    mm_flow *flow; /* the flow in flight: its completion finds the login by it */
+    int saving;    /* the keyring write of the new tokens is in flight */
     mm_device_auth dev;
     uint64_t deadline_timer, poll_timer;
     time_t expires_at;
-    mm_waiter *starters; /* `login` requests waiting for the URL / code */
-    mm_waiter *waiters;  /* `login_wait` requests */
+    mm_login_listener *starters; /* waiting for the challenge */
+    mm_login_listener *waiters;  /* waiting for the outcome */
 };
 
 static void random_b64(char *out, size_t outlen, size_t nbytes)
@@ -52,64 +52,46 @@ static void random_b64(char *out, size_t outlen, size_t nbytes)
     sodium_memzero(raw, sizeof(raw));
 }
 
-static void add_waiter(mm_waiter **list, mm_conn *c, const mm_request *req)
+static void push(mm_login_listener **list, mm_login_listener *l)
 {
-    mm_waiter *w = mm_waiter_new(c, req, 0);
-    if (w) {
-        w->next = *list;
-        *list = w;
+    l->next = *list;
+    *list = l;
+}
+
+static void challenge_of(const mm_login *l, int joined, mm_login_challenge *c)
+{
+    *c = (mm_login_challenge){
+        .id = l->id, .device = l->device, .url = l->url,
+        .redirect_uri = l->url ? l->redirect_uri : NULL, .browser_opened = l->browser_opened,
+        .user_code = l->dev.user_code, .verification_uri = l->dev.verification_uri,
+        .verification_uri_complete = l->dev.verification_uri_complete,
+        .interval = l->dev.interval, .expires_at = l->expires_at, .joined = joined};
+}
+
+/* The challenge is known: every starter hears it and is done. */
+static void tell_starters(mm_login *l, int joined)
+{
+    mm_login_challenge c;
+    challenge_of(l, joined, &c);
+    mm_login_listener *s = l->starters;
+    l->starters = NULL;
+    while (s) {
+        mm_login_listener *next = s->next;
+        s->challenge(s, l->p, &c);
+        s = next;
     }
 }
 
-/* Answer every waiter in list with a copy of body (ok) or the error. */
-static void answer_all(mm_waiter **list, const cJSON *body, mm_err e, const char *msg)
+static void tell_ended(mm_login_listener *list, mm_profile *p, mm_err e, const char *msg)
 {
-    mm_waiter *w = *list;
-    *list = NULL;
-    while (w) {
-        mm_waiter *next = w->next;
-        cJSON *r;
-        if (e != MM_OK) {
-            r = mm_proto_reply_err(w->id, e, msg);
-        } else {
-            r = mm_proto_reply_ok(w->id);
-            const cJSON *it;
-            cJSON_ArrayForEach(it, body) cJSON_AddItemToObject(r, it->string,
-                                                               cJSON_Duplicate(it, 1));
-        }
-        mm_waiter_finish(w, r);
-        w = next;
+    while (list) {
+        mm_login_listener *next = list->next;
+        list->ended(list, p, e, msg);
+        list = next;
     }
 }
 
-/* The challenge the user must act on: a URL, or a device code. */
-static void answer_starters(mm_login *l, int joined)
-{
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "login_id", l->id);
-    cJSON_AddStringToObject(b, "profile", l->p->key.profile);
-    cJSON_AddStringToObject(b, "mode", l->device ? "device" : "browser");
-    if (l->url) {
-        cJSON_AddStringToObject(b, "url", l->url);
-        cJSON_AddStringToObject(b, "redirect_uri", l->redirect_uri);
-        cJSON_AddBoolToObject(b, "browser_opened", l->browser_opened);
-    }
-    if (l->dev.user_code) {
-        cJSON_AddStringToObject(b, "user_code", l->dev.user_code);
-        cJSON_AddStringToObject(b, "verification_uri", l->dev.verification_uri);
-        if (l->dev.verification_uri_complete)
-            cJSON_AddStringToObject(b, "verification_uri_complete",
-                                    l->dev.verification_uri_complete);
-        mm_json_add_int(b, "interval", l->dev.interval);
-    }
-    mm_json_add_int(b, "expires_at", (long long)l->expires_at);
-    if (joined)
-        cJSON_AddBoolToObject(b, "joined", 1);
-    answer_all(&l->starters, b, MM_OK, NULL);
-    cJSON_Delete(b);
-}
-
-/* ---- the end of a login ---------------------------------------------------- */
+/* ---- the end of a login --------------------------------------------------- */
 
 static void login_free(mm_login *l)
 {
@@ -130,35 +112,30 @@ static void finish(mm_login *l, mm_err e, const char *msg)
 {
     mm_profile *p = l->p;
     p->login = NULL;
-    snprintf(p->last_login_id, sizeof(p->last_login_id), "%s", l->id);
-    p->last_login_err = e;
-    snprintf(p->last_login_msg, sizeof(p->last_login_msg), "%s", msg ? msg : "");
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "profile", p->key.profile);
+    snprintf(p->last_login.id, sizeof(p->last_login.id), "%s", l->id);
+    p->last_login.err = e;
+    snprintf(p->last_login.msg, sizeof(p->last_login.msg), "%s", msg ? msg : "");
     if (e == MM_OK) {
         mm_info("profile %s: signed in as %s", p->key.profile, p->subject ? p->subject : "?");
         p->last_err = MM_OK;
         mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
-        if (p->subject)
-            cJSON_AddStringToObject(body, "subject", p->subject);
-        mm_json_add_int(body, "expires_at", (long long)p->access_exp);
-        cJSON_AddBoolToObject(body, "refresh_token_stored", p->cred != NULL);
-        mm_refresh_schedule(p);
+        mm_profile_schedule_renewal(p);
     } else {
-        mm_warn("profile %s: login failed: %s: %s", p->key.profile, mm_err_code(e), msg);
-        mm_profile_set_state(p, l->prev_state, e, msg);
+        mm_warn("profile %s: login failed: %s: %s", p->key.profile, mm_err_code(e),
+                msg ? msg : mm_err_describe(e));
+        p->last_err = e;
+        snprintf(p->last_msg, sizeof(p->last_msg), "%s", msg ? msg : mm_err_describe(e));
+        if (!mm_profile_retired(p))
+            mm_profile_settle(p);
     }
-    answer_all(&l->starters, body, e, msg);
-    answer_all(&l->waiters, body, e, msg);
-    cJSON_Delete(body);
+    mm_login_listener *starters = l->starters, *waiters = l->waiters;
+    l->starters = l->waiters = NULL;
     login_free(l);
-    mm_profile_wake(p, MM_OK, NULL); /* token requests that waited on the login */
-}
-
-void mm_login_set_prev_state(mm_profile *p, mm_pstate s)
-{
-    if (p->login)
-        p->login->prev_state = s;
+    tell_ended(starters, p, e, msg);
+    tell_ended(waiters, p, e, msg);
+    if (!mm_profile_retired(p))
+        mm_profile_wake(p, MM_OK, NULL); /* anyone parked decides again */
+    mm_profile_release(p);
 }
 
 void mm_login_cancel(mm_profile *p)
@@ -178,108 +155,90 @@ static void on_deadline(mm_loop *loop, void *data)
            "listener is closed");
 }
 
-/* ---- tokens arrived ------------------------------------------------------------ */
+/* ---- tokens arrived --------------------------------------------------------- */
 
-static void saved(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
+/* The login a completed flow belongs to, or NULL when it was cancelled
+ * meanwhile (the flow outlives a cancelled login: no pointer into the freed
+ * login is kept, only the login's record of its own flow). */
+static mm_login *login_of(mm_flow *f)
 {
-    (void)doc, (void)why;
-    mm_login *l = arg;
-    if (p->login != l) /* cancelled (logout, reload) while the write ran */
+    mm_profile *p = f->owner;
+    mm_login *l = p->login;
+    if (!l || l->flow != f)
+        return NULL;
+    l->flow = NULL;
+    return l;
+}
+
+static void submit(mm_login *l, mm_flow *f)
+{
+    l->flow = f;
+    mm_flow_submit(f);
+}
+
+static void saved(mm_profile *p, mm_err e, const char *why, const mm_secret *doc, void *arg)
+{
+    (void)doc, (void)why, (void)arg;
+    mm_login *l = p->login;
+    if (!l || !l->saving) /* cancelled (logout, reload) while the write ran */
         return;
+    l->saving = 0;
     if (e != MM_OK) /* the login worked; the refresh token lives in memory */
         mm_warn("profile %s: signed in, but the refresh token could not be stored; it will "
                 "be lost when the agent stops", p->key.profile);
     finish(l, MM_OK, NULL);
 }
 
-/* Adopt a successful token response (login or refresh). */
-void mm_login_adopt_tokens(mm_profile *p, mm_flow *f)
+/* The token endpoint accepted the code (or the device code). */
+static void adopt(mm_login *l, mm_flow *f)
 {
-    mm_tokens *t = &f->tokens;
-    mm_secret_clear(&p->access);
-    p->access = t->access;
-    t->access = NULL;
-    p->access_exp = t->expires_at;
-    p->access_iat = t->issued_at;
-    if (f->claims.sub) {
-        free(p->subject);
-        p->subject = strdup(f->claims.sub);
+    mm_profile *p = l->p;
+    mm_profile_adopt_tokens(p, &f->tokens, f->claims.sub);
+    mm_secret *rt = f->tokens.refresh;
+    f->tokens.refresh = NULL;
+    if (p->cred && !(rt && mm_secret_equal(p->cred->data, rt->data)))
+        mm_profile_revoke_quietly(p, p->cred); /* the previous login's, now superseded */
+    else
+        mm_secret_free(p->cred);
+    p->cred = rt;
+    l->saving = 1;
+    if (rt) {
+        mm_profile_store(p, MM_STORE_SAVE, mm_profile_make_doc(p, rt->data), saved, NULL);
+    } else { /* nothing long-lived: drop any older item, it belongs to a past login */
+        mm_info("profile %s: no refresh token issued (add offline_access to the scope?)",
+                p->key.profile);
+        mm_profile_store(p, MM_STORE_ERASE, NULL, saved, NULL);
     }
-    if (t->scope) {
-        free(p->scope);
-        p->scope = strdup(t->scope);
-    }
-}
-
-static void revoked_quietly(mm_flow *f)
-{
-    if (f->err != MM_OK)
-        mm_warn("profile %s: could not revoke a superseded refresh token: %s",
-                f->p->key.profile, f->why);
-}
-
-/* Best effort: a refresh token we will not keep should not stay valid. */
-static void revoke_quietly(mm_profile *p, mm_secret *rt)
-{
-    mm_flow *f = rt ? mm_flow_new(p, MM_FLOW_REVOKE, revoked_quietly, NULL) : NULL;
-    if (!f) {
-        mm_secret_free(rt);
-        return;
-    }
-    f->secret = rt;
-    mm_flow_submit(f);
 }
 
 static void exchanged(mm_flow *f)
 {
-    mm_profile *p = f->p;
-    mm_login *l = f->arg;
-    if (p->login != l) /* cancelled meanwhile */
+    mm_login *l = login_of(f);
+    mm_profile *p = f->owner;
+    if (!l)
         return;
     l->exchanging = 0;
     if (f->err != MM_OK) {
-        if (!strcmp(f->tokens.oauth_error, "access_denied"))
+        if (f->tokens.error == MM_OAUTH_ERR_ACCESS_DENIED)
             f->err = MM_ERR_ACCESS_DENIED;
         /* e.g. a refused ID token: the tokens that came with it are unwanted */
-        revoke_quietly(p, f->tokens.refresh);
+        mm_profile_revoke_quietly(p, f->tokens.refresh);
         f->tokens.refresh = NULL;
         finish(l, f->err, f->why);
         return;
     }
-    mm_login_adopt_tokens(p, f);
-    if (p->cred && !(f->tokens.refresh && mm_secret_equal(p->cred->data,
-                                                          f->tokens.refresh->data)))
-        revoke_quietly(p, p->cred); /* the previous login's, now superseded */
-    else
-        mm_secret_free(p->cred);
-    p->cred = NULL;
-    if (f->tokens.refresh) {
-        p->cred = f->tokens.refresh;
-        f->tokens.refresh = NULL;
-        mm_store_submit_save(p, mm_profile_make_doc(p, p->cred->data), saved, l);
-    } else { /* nothing long-lived: drop any older item, it belongs to a past login */
-        mm_info("profile %s: no refresh token issued (add offline_access to the scope?)",
-                p->key.profile);
-        mm_store_submit_erase(p, saved, l);
-    }
+    adopt(l, f);
 }
 
-static void submit_token(mm_login *l, mm_form form)
+static void submit_token(mm_login *l, mm_flow *f)
 {
-    mm_flow *f = mm_flow_new(l->p, MM_FLOW_TOKEN, exchanged, l);
-    if (!f) {
-        mm_form_free(&form);
-        finish(l, MM_ERR_NOMEM, "out of memory");
-        return;
-    }
-    f->form = form;
     f->want_id_token = 1;
     f->nonce = l->device ? NULL : strdup(l->nonce);
     l->exchanging = 1;
-    mm_flow_submit(f);
+    submit(l, f);
 }
 
-/* ---- browser flow -------------------------------------------------------------- */
+/* ---- browser flow ------------------------------------------------------------ */
 
 static void stop_listener(mm_loop *loop, void *data)
 {
@@ -295,9 +254,20 @@ static void detach_listener(mm_login *l)
     l->lb = NULL;
 }
 
-static int secret_eq(const char *a, const char *b)
+static mm_cb_verdict callback_error(mm_login *l, const mm_callback *cb, char *msg, size_t msglen)
 {
-    return a && b && strlen(a) == strlen(b) && sodium_memcmp(a, b, strlen(a)) == 0;
+    char why[300];
+    snprintf(why, sizeof(why), "the identity provider answered %.64s%s%.200s",
+             cb->error ? cb->error : "without a code", cb->error_description ? ": " : "",
+             cb->error_description ? cb->error_description : "");
+    mm_oauth_printable(why);
+    snprintf(msg, msglen, "Sign-in did not complete: %s.", why);
+    detach_listener(l);
+    mm_err e = mm_oauth_error_from_string(cb->error) == MM_OAUTH_ERR_ACCESS_DENIED
+                   ? MM_ERR_ACCESS_DENIED
+                   : MM_ERR_IDP;
+    finish(l, e, why);
+    return MM_CB_FAILED;
 }
 
 static mm_cb_verdict on_callback(void *ctx, const mm_callback *cb, char *msg, size_t msglen)
@@ -308,7 +278,7 @@ static mm_cb_verdict on_callback(void *ctx, const mm_callback *cb, char *msg, si
         snprintf(msg, msglen, "This sign-in was already received.");
         return MM_CB_IGNORE;
     }
-    if (!secret_eq(cb->state, l->state)) {
+    if (!cb->state || !mm_secret_equal(cb->state, l->state)) {
         mm_warn("profile %s: ignored a redirect with a missing or wrong state", p->key.profile);
         snprintf(msg, msglen, "The response does not belong to the sign-in in progress "
                  "(state mismatch). Start the sign-in again from Mimir.");
@@ -322,27 +292,22 @@ static mm_cb_verdict on_callback(void *ctx, const mm_callback *cb, char *msg, si
                "match the issuer (RFC 9207)");
         return MM_CB_FAILED;
     }
-    if (cb->error || !cb->code) {
-        char why[300];
-        snprintf(why, sizeof(why), "the identity provider answered %s%s%.200s",
-                 cb->error ? cb->error : "without a code", cb->error_description ? ": " : "",
-                 cb->error_description ? cb->error_description : "");
-        snprintf(msg, msglen, "Sign-in did not complete: %s.", why);
-        detach_listener(l);
-        finish(l, cb->error && !strcmp(cb->error, "access_denied") ? MM_ERR_ACCESS_DENIED
-                                                                    : MM_ERR_IDP, why);
+    if (cb->error || !cb->code)
+        return callback_error(l, cb, msg, msglen);
+    mm_flow *f = mm_profile_flow(p, MM_FLOW_TOKEN, exchanged, NULL);
+    detach_listener(l);
+    if (!f) {
+        finish(l, MM_ERR_NOMEM, "out of memory");
         return MM_CB_FAILED;
     }
-    mm_form form = {0};
-    mm_form_add(&form, "grant_type", "authorization_code");
-    mm_form_add(&form, "code", cb->code);
-    mm_form_add(&form, "redirect_uri", l->redirect_uri);
-    mm_form_add(&form, "client_id", p->cfg->client_id);
-    mm_form_add(&form, "code_verifier", l->verifier->data);
+    mm_form_add(&f->form, "grant_type", "authorization_code");
+    mm_form_add(&f->form, "code", cb->code);
+    mm_form_add(&f->form, "redirect_uri", l->redirect_uri);
+    mm_form_add(&f->form, "client_id", p->cfg->client_id);
+    mm_form_add(&f->form, "code_verifier", l->verifier->data);
     if (p->cfg->resource)
-        mm_form_add(&form, "resource", p->cfg->resource);
-    detach_listener(l);
-    submit_token(l, form);
+        mm_form_add(&f->form, "resource", p->cfg->resource);
+    submit_token(l, f);
     return MM_CB_SUCCESS;
 }
 
@@ -390,7 +355,9 @@ static void begin_browser(mm_login *l, const mm_oauth_meta *m)
         snprintf(why, sizeof(why), m->s256 ? "%s has no authorization endpoint"
                  : "%s does not advertise PKCE with S256; Mimir refuses to log in without it",
                  m->issuer);
-        mm_flow_forget_meta(p); /* m dies here: the next login asks the IdP again */
+        mm_flow_target t;
+        mm_profile_target(p, &t);
+        mm_flow_cache_forget(t.cache_key); /* m dies here: the next login asks again */
         finish(l, e, why);
         return;
     }
@@ -409,41 +376,42 @@ static void begin_browser(mm_login *l, const mm_oauth_meta *m)
     }
     if (l->open_browser)
         l->browser_opened = mm_browser_open(l->url) == 0;
-    answer_starters(l, 0);
+    tell_starters(l, 0);
 }
 
-/* ---- device flow ------------------------------------------------------------------ */
+/* ---- device flow ---------------------------------------------------------------- */
 
 static void poll_device(mm_loop *loop, void *data);
 
+static void schedule_poll(mm_login *l)
+{
+    l->poll_timer = mm_loop_add_timer(l->p->agent->loop, (uint64_t)l->dev.interval * 1000,
+                                      poll_device, l);
+}
+
 static void polled(mm_flow *f)
 {
-    mm_login *l = f->arg;
-    if (f->p->login != l)
+    mm_login *l = login_of(f);
+    if (!l)
         return;
     l->exchanging = 0;
-    const char *oe = f->tokens.oauth_error;
     if (f->err == MM_OK) {
-        exchanged(f);
+        adopt(l, f);
         return;
     }
-    if (!strcmp(oe, "access_denied") || !strcmp(oe, "expired_token")) {
-        finish(l, oe[0] == 'a' ? MM_ERR_ACCESS_DENIED : MM_ERR_TIMEOUT, f->why);
-        return;
+    switch (f->tokens.error) {
+    case MM_OAUTH_ERR_ACCESS_DENIED: finish(l, MM_ERR_ACCESS_DENIED, f->why); return;
+    case MM_OAUTH_ERR_EXPIRED_TOKEN: finish(l, MM_ERR_TIMEOUT, f->why); return;
+    case MM_OAUTH_ERR_SLOW_DOWN: l->dev.interval += 5; break; /* RFC 8628 3.5 */
+    case MM_OAUTH_ERR_AUTHORIZATION_PENDING: /* the user has not approved yet */
+    case MM_OAUTH_ERR_NONE: break;           /* a transient failure: poll again */
+    default: finish(l, f->err, f->why); return;
     }
-    if (!strcmp(oe, "slow_down"))
-        l->dev.interval += 5; /* RFC 8628 3.5 */
-    else if (oe[0] && strcmp(oe, "authorization_pending")) {
-        finish(l, f->err, f->why);
-        return;
-    }
-    /* pending, slow_down, or a transient failure: poll again until expiry */
     if (time(NULL) + l->dev.interval >= l->dev.expires_at) {
         finish(l, MM_ERR_TIMEOUT, "the device code expired before the login was approved");
         return;
     }
-    l->poll_timer = mm_loop_add_timer(f->p->agent->loop, (uint64_t)l->dev.interval * 1000,
-                                      poll_device, l);
+    schedule_poll(l);
 }
 
 static void poll_device(mm_loop *loop, void *data)
@@ -451,7 +419,7 @@ static void poll_device(mm_loop *loop, void *data)
     (void)loop;
     mm_login *l = data;
     l->poll_timer = 0;
-    mm_flow *f = mm_flow_new(l->p, MM_FLOW_TOKEN, polled, l);
+    mm_flow *f = mm_profile_flow(l->p, MM_FLOW_TOKEN, polled, NULL);
     if (!f) {
         finish(l, MM_ERR_NOMEM, "out of memory");
         return;
@@ -459,15 +427,13 @@ static void poll_device(mm_loop *loop, void *data)
     mm_form_add(&f->form, "grant_type", DEVICE_GRANT);
     mm_form_add(&f->form, "device_code", l->dev.device_code->data);
     mm_form_add(&f->form, "client_id", l->p->cfg->client_id);
-    f->want_id_token = 1;
-    l->exchanging = 1;
-    mm_flow_submit(f);
+    submit_token(l, f);
 }
 
 static void device_authorized(mm_flow *f)
 {
-    mm_login *l = f->arg;
-    if (f->p->login != l)
+    mm_login *l = login_of(f);
+    if (!l)
         return;
     if (f->err != MM_OK) {
         finish(l, f->err, f->why);
@@ -477,17 +443,16 @@ static void device_authorized(mm_flow *f)
     memset(&f->dev, 0, sizeof(f->dev));
     if (l->dev.expires_at < l->expires_at)
         l->expires_at = l->dev.expires_at;
-    answer_starters(l, 0);
-    l->poll_timer = mm_loop_add_timer(f->p->agent->loop, (uint64_t)l->dev.interval * 1000,
-                                      poll_device, l);
+    tell_starters(l, 0);
+    schedule_poll(l);
 }
 
-/* ---- start ---------------------------------------------------------------------------- */
+/* ---- start ------------------------------------------------------------------------ */
 
 static void discovered(mm_flow *f)
 {
-    mm_login *l = f->arg;
-    if (f->p->login != l)
+    mm_login *l = login_of(f);
+    if (!l)
         return;
     if (f->err != MM_OK)
         finish(l, f->err, f->why);
@@ -498,13 +463,15 @@ static void discovered(mm_flow *f)
 static void start_flow(mm_login *l)
 {
     mm_profile *p = l->p;
-    const mm_oauth_meta *m = mm_flow_cached_meta(p);
-    if (!l->device && m) { /* cached: no worker round trip */
+    mm_flow_target t;
+    mm_profile_target(p, &t);
+    const mm_oauth_meta *m = mm_flow_cache_get(t.cache_key);
+    if (!l->device && m) { /* cached: no round trip */
         begin_browser(l, m);
         return;
     }
-    mm_flow *f = mm_flow_new(p, l->device ? MM_FLOW_DEVICE_AUTH : MM_FLOW_DISCOVER,
-                             l->device ? device_authorized : discovered, l);
+    mm_flow *f = mm_profile_flow(p, l->device ? MM_FLOW_DEVICE_AUTH : MM_FLOW_DISCOVER,
+                                 l->device ? device_authorized : discovered, NULL);
     if (!f) {
         finish(l, MM_ERR_NOMEM, "out of memory");
         return;
@@ -515,167 +482,60 @@ static void start_flow(mm_login *l)
         if (p->cfg->resource)
             mm_form_add(&f->form, "resource", p->cfg->resource);
     }
-    mm_flow_submit(f);
+    submit(l, f);
 }
 
-static int parse_login_opts(const mm_request *req, int *device, int *open_browser,
-                            double *timeout)
+static mm_login *login_new(mm_profile *p, const mm_login_opts *o)
 {
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(req->root, "device");
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(req->root, "open_browser");
-    if ((d && !cJSON_IsBool(d)) || (b && !cJSON_IsBool(b)))
-        return -1;
-    *device = cJSON_IsTrue(d);
-    *open_browser = !b || cJSON_IsTrue(b);
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(req->root, "timeout");
-    if (t && (!cJSON_IsNumber(t) || t->valuedouble < 1 || t->valuedouble > 3600))
-        return -1;
-    if (t)
-        *timeout = t->valuedouble;
-    return 0;
-}
-
-void mm_login_op(mm_profile *p, mm_conn *c, mm_request *req)
-{
-    if (p->cfg->kind != MM_KIND_OAUTH) {
-        mm_conn_send(c, mm_proto_reply_err(req->id, MM_ERR_WRONG_KIND, "api-key profiles do "
-                     "not log in; use 'mimir-helper set-api-key'"));
-        return;
-    }
-    int device, open_browser;
-    double timeout = p->agent->login_timeout_s;
-    if (parse_login_opts(req, &device, &open_browser, &timeout) < 0) {
-        mm_conn_send(c, mm_proto_reply_err(req->id, MM_ERR_BAD_REQUEST, "\"device\" and "
-                     "\"open_browser\" must be booleans, \"timeout\" 1..3600 seconds"));
-        return;
-    }
-    if (p->login && p->login->device != device) { /* cannot join: other flow */
-        mm_conn_send(c, mm_proto_reply_err(req->id, MM_ERR_LOGIN_IN_PROGRESS,
-                     p->login->device ? "a device login is already running for this profile"
-                                      : "a browser login is already running for this "
-                                        "profile; finish it or let it time out"));
-        return;
-    }
-    if (p->login) { /* join: one login per profile */
-        add_waiter(&p->login->starters, c, req);
-        if (p->login->url || p->login->dev.user_code) /* already started: replay */
-            answer_starters(p->login, 1);
-        return;
-    }
     mm_login *l = calloc(1, sizeof(*l));
     char v[64];
     random_b64(v, sizeof(v), 32); /* 43 chars: RFC 7636 wants 43..128 */
     if (!l || !(l->verifier = mm_secret_from_str(v))) {
+        sodium_memzero(v, sizeof(v));
         free(l);
-        mm_conn_send(c, mm_proto_reply_err(req->id, MM_ERR_NOMEM, NULL));
-        return;
+        return NULL;
     }
     sodium_memzero(v, sizeof(v));
     l->p = p;
-    l->device = device;
-    l->open_browser = open_browser;
+    l->device = o->device;
+    l->open_browser = o->open_browser;
     random_b64(l->id, sizeof(l->id), 12);
     random_b64(l->state, sizeof(l->state), 32);
     random_b64(l->nonce, sizeof(l->nonce), 32);
-    l->expires_at = time(NULL) + (time_t)timeout;
-    l->prev_state = p->state == MM_PS_LOADING ? MM_PS_LOGIN_REQUIRED : p->state;
-    l->deadline_timer = mm_loop_add_timer(p->agent->loop, (uint64_t)(timeout * 1000),
+    l->expires_at = time(NULL) + (time_t)o->timeout_s;
+    l->deadline_timer = mm_loop_add_timer(p->agent->loop, (uint64_t)(o->timeout_s * 1000),
                                           on_deadline, l);
+    return l;
+}
+
+mm_err mm_login_start(mm_profile *p, const mm_login_opts *o, mm_login_listener *starter)
+{
+    if (p->cfg->kind != MM_KIND_OAUTH)
+        return MM_ERR_WRONG_KIND;
+    if (p->login && p->login->device != o->device) /* cannot join: the other flow */
+        return MM_ERR_LOGIN_IN_PROGRESS;
+    if (p->login) { /* join: one login per profile */
+        push(&p->login->starters, starter);
+        if (p->login->url || p->login->dev.user_code) /* already told: replay */
+            tell_starters(p->login, 1);
+        return MM_OK;
+    }
+    mm_login *l = login_new(p, o);
+    if (!l)
+        return MM_ERR_NOMEM;
+    mm_profile_hold(p);
     p->login = l;
-    add_waiter(&l->starters, c, req);
+    push(&l->starters, starter);
     mm_profile_set_state(p, MM_PS_LOGGING_IN, MM_OK, NULL);
     start_flow(l);
+    return MM_OK;
 }
 
-void mm_login_wait_op(mm_profile *p, mm_conn *c, mm_request *req)
+int mm_login_wait(mm_profile *p, const char *id, mm_login_listener *w)
 {
-    const char *id = mm_json_str(req->root, "login_id");
-    if (!id) {
-        mm_conn_send(c, mm_proto_reply_err(req->id, MM_ERR_BAD_REQUEST,
-                                           "missing string field \"login_id\""));
-        return;
-    }
     if (p->login && !strcmp(p->login->id, id)) {
-        add_waiter(&p->login->waiters, c, req);
-        return;
+        push(&p->login->waiters, w);
+        return 1;
     }
-    if (strcmp(p->last_login_id, id)) {
-        mm_conn_send(c, mm_proto_reply_err(req->id, MM_ERR_UNKNOWN_LOGIN,
-                                           "no login with this id on this profile"));
-        return;
-    }
-    if (p->last_login_err != MM_OK) {
-        mm_conn_send(c, mm_proto_reply_err(req->id, p->last_login_err, p->last_login_msg));
-        return;
-    }
-    cJSON *r = mm_proto_reply_ok(req->id);
-    cJSON_AddStringToObject(r, "profile", p->key.profile);
-    if (p->subject)
-        cJSON_AddStringToObject(r, "subject", p->subject);
-    mm_json_add_int(r, "expires_at", (long long)p->access_exp);
-    mm_conn_send(c, r);
-}
-
-/* ---- logout ------------------------------------------------------------------------------ */
-
-typedef struct {
-    mm_store_done done;
-    void *arg;
-    mm_err revoke_err;
-    char revoke_msg[256];
-    int revoked;
-} logout_ctx;
-
-static logout_ctx *last_logout; /* annotate() reads it right after done() */
-
-static void logout_erased(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
-{
-    logout_ctx *x = arg;
-    last_logout = x;
-    x->done(p, e, why, doc, x->arg);
-    last_logout = NULL;
-    free(x);
-}
-
-static void logout_revoked(mm_flow *f)
-{
-    logout_ctx *x = f->arg;
-    x->revoked = f->err == MM_OK;
-    if (f->err != MM_OK) {
-        x->revoke_err = f->err;
-        snprintf(x->revoke_msg, sizeof(x->revoke_msg), "%s", f->why);
-        mm_warn("profile %s: revocation failed: %s", f->p->key.profile, f->why);
-    }
-    mm_store_submit_erase(f->p, logout_erased, x);
-}
-
-void mm_logout_start(mm_profile *p, mm_store_done done, void *arg)
-{
-    logout_ctx *x = calloc(1, sizeof(*x));
-    if (!x) {
-        done(p, MM_ERR_NOMEM, "out of memory", NULL, arg);
-        return;
-    }
-    x->done = done;
-    x->arg = arg;
-    mm_secret *rt = p->cfg->kind == MM_KIND_OAUTH ? p->cred : NULL;
-    if (rt)
-        p->cred = NULL; /* moves into the revoke job */
-    mm_profile_forget(p);
-    mm_flow *f = rt ? mm_flow_new(p, MM_FLOW_REVOKE, logout_revoked, x) : NULL;
-    if (!f) {
-        mm_secret_free(rt);
-        mm_store_submit_erase(p, logout_erased, x);
-        return;
-    }
-    f->secret = rt;
-    mm_flow_submit(f);
-}
-
-void mm_logout_annotate(mm_profile *p, cJSON *reply)
-{
-    (void)p;
-    cJSON_AddBoolToObject(reply, "revoked", last_logout && last_logout->revoked);
-    if (last_logout && last_logout->revoke_err != MM_OK)
-        cJSON_AddStringToObject(reply, "revoke_error", last_logout->revoke_msg);
+    return strcmp(p->last_login.id, id) ? -1 : 0;
 }

@@ -1,4 +1,4 @@
-/* loopback.c - one-shot HTTP listener for the authorization redirect. */
+/* loopback.c - the listener for the authorization redirect (see loopback.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,7 +14,7 @@
 #include "loopback.h"
 
 #define REQ_MAX 8192
-#define REQ_TIMEOUT_MS 10000
+#define REQ_TIMEOUT_MS 3000 /* a browser sends its request at once */
 #define MAX_CONNS 16
 
 typedef struct lb_conn {
@@ -23,7 +23,7 @@ typedef struct lb_conn {
     char buf[REQ_MAX + 1];
     size_t len;
     uint64_t timer;
-    struct lb_conn *next;
+    struct lb_conn *next; /* newest first */
 } lb_conn;
 
 struct mm_loopback {
@@ -51,17 +51,49 @@ static void conn_drop(lb_conn *c)
     free(c);
 }
 
+/* ---- the page ------------------------------------------------------------- */
+
+/* HTML-escape src into dst (always NUL-terminated, truncated to fit).  The
+ * text can carry the IdP's error_description, which anyone can put into a
+ * redirect: it must never become markup. */
+static void html_escape(char *dst, size_t len, const char *src)
+{
+    size_t o = 0;
+    for (; *src && o + 7 < len; src++) {
+        const char *rep = NULL;
+        switch (*src) {
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '&': rep = "&amp;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        }
+        if (rep) {
+            memcpy(dst + o, rep, strlen(rep));
+            o += strlen(rep);
+        } else {
+            dst[o++] = *src;
+        }
+    }
+    dst[o] = '\0';
+}
+
 static void page(int fd, int status, const char *title, const char *text)
 {
-    char body[1024], resp[1536];
+    char t[256], x[1600], body[2048], resp[2600];
+    html_escape(t, sizeof(t), title);
+    html_escape(x, sizeof(x), text);
     int bl = snprintf(body, sizeof(body),
                       "<!doctype html><html><head><meta charset=\"utf-8\"><title>Mimir: %s"
-                      "</title></head><body style=\"font-family:sans-serif;margin:3em\">"
-                      "<h1>%s</h1><p>%s</p></body></html>",
-                      title, title, text);
+                      "</title></head><body><h1>%s</h1><p>%s</p></body></html>",
+                      t, t, x);
+    /* No script, style or frame of any origin may run here, and the page
+     * (whose URL held the code) is neither cached nor sent as a referrer. */
     int rl = snprintf(resp, sizeof(resp),
                       "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
                       "Content-Length: %d\r\nCache-Control: no-store\r\n"
+                      "Content-Security-Policy: default-src 'none'\r\n"
+                      "X-Content-Type-Options: nosniff\r\n"
                       "Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n%s",
                       status, status == 200 ? "OK" : status == 404 ? "Not Found" : "Bad Request",
                       bl, body);
@@ -70,37 +102,45 @@ static void page(int fd, int status, const char *title, const char *text)
     }
 }
 
+/* ---- parsing -------------------------------------------------------------- */
+
 static int hexval(char c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* In-place percent-decoding of a query component. */
-static void url_decode(char *s)
+/* In-place percent-decoding of a query component; -1 for an encoded NUL,
+ * which would cut the value short where nobody looks. */
+static int url_decode(char *s)
 {
     char *o = s;
     for (; *s; s++) {
         if (*s == '+')
             *o++ = ' ';
         else if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
-            *o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+            *o = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+            if (!*o++)
+                return -1;
             s += 2;
         } else
             *o++ = *s;
     }
     *o = '\0';
+    return 0;
 }
 
 /* A repeated parameter makes the whole callback invalid (no ambiguity). */
 static int parse_query(char *q, mm_callback *cb)
 {
-    for (char *tok = strtok(q, "&"); tok; tok = strtok(NULL, "&")) {
+    char *save = NULL;
+    for (char *tok = strtok_r(q, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(tok, '=');
         if (!eq)
             continue;
         *eq = '\0';
-        url_decode(eq + 1);
+        if (url_decode(eq + 1) < 0)
+            return -1;
         const char **slot = !strcmp(tok, "code")    ? &cb->code
                             : !strcmp(tok, "state") ? &cb->state
                             : !strcmp(tok, "error") ? &cb->error
@@ -114,35 +154,51 @@ static int parse_query(char *q, mm_callback *cb)
     return 0;
 }
 
-static void handle_request(lb_conn *c)
+mm_lb_kind mm_loopback_parse(char *req, mm_callback *cb)
 {
-    mm_loopback *lb = c->lb;
-    char *sp1 = strchr(c->buf, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (strncmp(c->buf, "GET ", 4) || !sp2) {
-        page(c->fd, 400, "Bad request", "This address only receives sign-in redirects.");
-        return;
-    }
+    memset(cb, 0, sizeof(*cb));
+    char *sp1 = strchr(req, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (strncmp(req, "GET ", 4) || !sp2)
+        return MM_LB_BAD;
     *sp2 = '\0';
     char *target = sp1 + 1, *q = strchr(target, '?');
     if (q)
         *q++ = '\0';
-    if (strcmp(target, "/callback")) {
-        page(c->fd, 404, "Not found", "This address only receives sign-in redirects.");
-        return;
+    if (strcmp(target, "/callback"))
+        return MM_LB_NOT_FOUND;
+    if (!q || parse_query(q, cb) < 0) {
+        memset(cb, 0, sizeof(*cb));
+        return MM_LB_INVALID;
     }
-    mm_callback cb = {0};
+    return MM_LB_CALLBACK;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+static void handle_request(lb_conn *c)
+{
+    mm_loopback *lb = c->lb;
+    mm_callback cb;
     char msg[300] = "";
-    mm_cb_verdict v = q && parse_query(q, &cb) == 0 ? lb->fn(lb->ctx, &cb, msg, sizeof(msg))
-                                                   : MM_CB_IGNORE;
-    if (v == MM_CB_SUCCESS) {
+    static const char only[] = "This address only receives sign-in redirects.";
+    switch (mm_loopback_parse(c->buf, &cb)) {
+    case MM_LB_BAD: page(c->fd, 400, "Bad request", only); return;
+    case MM_LB_NOT_FOUND: page(c->fd, 404, "Not found", only); return;
+    case MM_LB_INVALID:
+        page(c->fd, 400, "Not a valid sign-in response",
+             "The request did not match the sign-in in progress.");
+        return;
+    case MM_LB_CALLBACK: break;
+    }
+    mm_cb_verdict v = lb->fn(lb->ctx, &cb, msg, sizeof(msg));
+    if (v == MM_CB_SUCCESS)
         page(c->fd, 200, "Sign-in received",
              "Mimir received the identity provider's answer and is completing the "
              "sign-in. You can close this tab; the result appears in your terminal or "
              "editor.");
-    } else {
+    else
         page(c->fd, 400, v == MM_CB_FAILED ? "Sign-in failed" : "Not a valid sign-in response",
              msg[0] ? msg : "The request did not match the sign-in in progress.");
-    }
 }
 
 static void conn_timeout(mm_loop *loop, void *data)
@@ -171,13 +227,25 @@ static void conn_io(mm_loop *loop, int fd, uint32_t events, void *data)
     conn_drop(c);
 }
 
+/* Every slot taken: the oldest connection (the list's last) makes room. */
+static void evict_oldest(mm_loopback *lb)
+{
+    lb_conn *c = lb->conns;
+    while (c && c->next)
+        c = c->next;
+    if (c)
+        conn_drop(c);
+}
+
 static void on_accept(mm_loop *loop, int fd, uint32_t events, void *data)
 {
     (void)events;
     mm_loopback *lb = data;
     int cfd;
     while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-        lb_conn *c = lb->nconns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+        if (lb->nconns >= MAX_CONNS)
+            evict_oldest(lb);
+        lb_conn *c = calloc(1, sizeof(*c));
         if (!c || mm_loop_add_fd(loop, cfd, EPOLLIN, conn_io, c) < 0) {
             free(c);
             close(cfd);
@@ -204,7 +272,7 @@ mm_loopback *mm_loopback_start(mm_loop *loop, int port, mm_callback_fn fn, void 
     socklen_t sl = sizeof(sa);
     lb->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (lb->fd < 0 || bind(lb->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        listen(lb->fd, 16) < 0 || getsockname(lb->fd, (struct sockaddr *)&sa, &sl) < 0 ||
+        listen(lb->fd, 64) < 0 || getsockname(lb->fd, (struct sockaddr *)&sa, &sl) < 0 ||
         mm_loop_add_fd(loop, lb->fd, EPOLLIN, on_accept, lb) < 0) {
         snprintf(why, whylen, "cannot listen on 127.0.0.1:%d for the sign-in redirect: %s",
                  port, strerror(errno));

@@ -5,9 +5,13 @@
  * the network) on an ephemeral or configured port, inside the agent's event
  * loop.  Every request gets a small HTML page; only the login's verdict on
  * a /callback request can end it, and the owner stops the listener from a
- * later loop turn (a timer), never from inside the callback.  Junk, wrong state and other paths get an
- * error page and the listener keeps waiting, so a stray or hostile request
- * cannot cut a login short.
+ * later loop turn (a timer), never from inside the callback.  Junk, wrong
+ * state and other paths get an error page and the listener keeps waiting,
+ * so a stray or hostile request cannot cut a login short.  Nor can idle
+ * connections: any local user can open some, so one that has not sent its
+ * request within a few seconds is closed, and when every slot is taken the
+ * oldest is dropped for the newcomer, so the browser's redirect always
+ * gets through.
  */
 #ifndef MM_LOOPBACK_H
 #define MM_LOOPBACK_H
@@ -30,6 +34,18 @@ typedef struct {
 
 typedef mm_cb_verdict (*mm_callback_fn)(void *ctx, const mm_callback *cb, char *msg,
                                         size_t msglen);
+
+/* What a request is, as far as the listener cares. */
+typedef enum {
+    MM_LB_BAD,       /* not a GET with a request target */
+    MM_LB_NOT_FOUND, /* another path */
+    MM_LB_INVALID,   /* /callback with a repeated parameter or no query */
+    MM_LB_CALLBACK,  /* /callback: cb filled, pointing into req */
+} mm_lb_kind;
+
+/* Parse a request head (NUL-terminated, modified in place: the query is
+ * percent-decoded where it lies).  Pure, for the unit tests and the fuzzer. */
+mm_lb_kind mm_loopback_parse(char *req, mm_callback *cb);
 
 mm_loopback *mm_loopback_start(mm_loop *loop, int port, mm_callback_fn fn, void *ctx,
                                char *why, size_t whylen);

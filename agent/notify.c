@@ -59,5 +59,6 @@ void mm_notify(mm_worker *w, const char *summary, const char *body)
         notify_done(&n->job);
         return;
     }
-    mm_worker_submit(w, &n->job);
+    if (mm_worker_submit(w, &n->job) < 0)
+        notify_done(&n->job);
 }

@@ -10,6 +10,7 @@
 
 #include "mimir/proto.h"
 #include "oauth.h"
+#include "policy.h"
 
 /* ---- metadata ------------------------------------------------------------ */
 
@@ -26,6 +27,13 @@ void mm_oauth_meta_free(mm_oauth_meta *m)
 }
 
 static char *dup0(const char *s) { return s ? strdup(s) : NULL; }
+
+void mm_oauth_printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            *s = '?';
+}
 
 mm_err mm_oauth_meta_copy(mm_oauth_meta *d, const mm_oauth_meta *s)
 {
@@ -190,19 +198,42 @@ void mm_tokens_free(mm_tokens *t)
     memset(t, 0, sizeof(*t));
 }
 
-/* An OAuth error object {"error":..., "error_description":...}. */
-static mm_err oauth_error(const cJSON *doc, long status, char *code, size_t codelen,
-                          char *why, size_t whylen)
+mm_oauth_error mm_oauth_error_from_string(const char *code)
+{
+    static const struct {
+        const char *name;
+        mm_oauth_error e;
+    } codes[] = {
+        {"invalid_grant", MM_OAUTH_ERR_INVALID_GRANT},
+        {"access_denied", MM_OAUTH_ERR_ACCESS_DENIED},
+        {"expired_token", MM_OAUTH_ERR_EXPIRED_TOKEN},
+        {"authorization_pending", MM_OAUTH_ERR_AUTHORIZATION_PENDING},
+        {"slow_down", MM_OAUTH_ERR_SLOW_DOWN},
+    };
+    if (!code)
+        return MM_OAUTH_ERR_NONE;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (!strcmp(code, codes[i].name))
+            return codes[i].e;
+    return MM_OAUTH_ERR_OTHER;
+}
+
+/* An OAuth error object {"error":..., "error_description":...}.  The IdP's
+ * text goes into messages only as printable ASCII: it reaches terminals. */
+static mm_err oauth_error(const cJSON *doc, long status, mm_oauth_error *code, char *why,
+                          size_t whylen)
 {
     const char *err = mm_json_str(doc, "error"), *desc = mm_json_str(doc, "error_description");
     if (!err || status >= 500) {
-        snprintf(why, whylen, "identity provider answered HTTP %ld%s%s", status,
+        snprintf(why, whylen, "identity provider answered HTTP %ld%s%.64s", status,
                  err ? ": " : "", err ? err : "");
+        mm_oauth_printable(why);
         return MM_ERR_IDP;
     }
-    snprintf(code, codelen, "%s", err);
-    snprintf(why, whylen, "identity provider refused: %s%s%.200s", err, desc ? ": " : "",
+    *code = mm_oauth_error_from_string(err);
+    snprintf(why, whylen, "identity provider refused: %.64s%s%.200s", err, desc ? ": " : "",
              desc ? desc : "");
+    mm_oauth_printable(why);
     return MM_ERR_IDP;
 }
 
@@ -228,24 +259,35 @@ mm_err mm_oauth_parse_token(const mm_http_resp *r, time_t sent_at, mm_tokens *t,
     if (e != MM_OK)
         return e;
     if (r->status != 200) {
-        e = oauth_error(doc, r->status, t->oauth_error, sizeof(t->oauth_error), why, whylen);
+        e = oauth_error(doc, r->status, &t->error, why, whylen);
         cJSON_Delete(doc);
         return e;
     }
     const char *at = mm_json_str(doc, "access_token"), *tt = mm_json_str(doc, "token_type");
     const char *rt = mm_json_str(doc, "refresh_token"), *idt = mm_json_str(doc, "id_token");
     double expires_in = 3600; /* RFC 6749 5.1: optional; assume an hour */
-    mm_json_num(doc, "expires_in", &expires_in);
-    if (!at || !at[0] || !tt || strcasecmp(tt, "Bearer") || expires_in <= 0) {
-        snprintf(why, whylen, "identity provider sent a token response without a usable "
-                 "Bearer access_token");
+    const cJSON *ei = cJSON_GetObjectItemCaseSensitive(doc, "expires_in");
+    if (ei && !cJSON_IsNumber(ei))
+        expires_in = -1;
+    else if (ei)
+        expires_in = ei->valuedouble;
+    int64_t life = mm_policy_lifetime(expires_in);
+    const char *bad = !at || !tt || strcasecmp(tt, "Bearer") ? "no Bearer access_token"
+                      : !mm_policy_credential_ok(at) ? "an access_token that is not a valid "
+                                                       "bearer token (RFC 6750)"
+                      : life < 0                      ? "an invalid expires_in"
+                      : rt && rt[0] && strlen(rt) > MM_POLICY_CREDENTIAL_MAX
+                          ? "an oversized refresh_token"
+                          : NULL;
+    if (bad) {
+        snprintf(why, whylen, "identity provider sent a token response with %s", bad);
         cJSON_Delete(doc);
         return MM_ERR_IDP;
     }
     /* Counted from when we asked, not when the answer came: the IdP issued
      * the token in between, so we never believe it lives longer than it does. */
     t->issued_at = sent_at;
-    t->expires_at = sent_at + (time_t)expires_in;
+    t->expires_at = sent_at + (time_t)life;
     t->access = mm_secret_from_str(at);
     t->refresh = rt && rt[0] ? mm_secret_from_str(rt) : NULL;
     t->id_token = dup0(idt);
@@ -308,27 +350,36 @@ mm_err mm_oauth_parse_device(const mm_http_resp *r, mm_device_auth *d, char *why
 {
     memset(d, 0, sizeof(*d));
     cJSON *doc;
-    char code[64];
+    mm_oauth_error code;
     mm_err e = json_any(r, &doc, why, whylen);
     if (e == MM_OK && r->status != 200)
-        e = oauth_error(doc, r->status, code, sizeof(code), why, whylen);
+        e = oauth_error(doc, r->status, &code, why, whylen);
     const char *dc = mm_json_str(doc, "device_code"), *uc = mm_json_str(doc, "user_code");
     const char *vu = mm_json_str(doc, "verification_uri");
     double interval = 5, expires_in = 600;
+    const char *vc = mm_json_str(doc, "verification_uri_complete");
     if (e == MM_OK && (!dc || !uc || !vu)) {
         snprintf(why, whylen, "device authorization response lacks device_code, user_code "
                  "or verification_uri");
         e = MM_ERR_IDP;
     }
+    /* The user is told to open these: the same rules as for the IdP itself. */
+    if (e == MM_OK)
+        e = mm_url_check_secure(vu, why, whylen);
+    if (e == MM_OK && vc)
+        e = mm_url_check_secure(vc, why, whylen);
     if (e == MM_OK) {
         mm_json_num(doc, "interval", &interval);
         mm_json_num(doc, "expires_in", &expires_in);
         d->device_code = mm_secret_from_str(dc);
         d->user_code = strdup(uc);
         d->verification_uri = strdup(vu);
-        d->verification_uri_complete = dup0(mm_json_str(doc, "verification_uri_complete"));
+        d->verification_uri_complete = dup0(vc);
+        if (d->user_code)
+            mm_oauth_printable(d->user_code);
         d->interval = interval >= 1 && interval <= 60 ? (int)interval : 5;
-        d->expires_at = time(NULL) + (time_t)(expires_in > 0 ? expires_in : 600);
+        d->expires_at = time(NULL) + (expires_in >= 1 && expires_in <= 3600 ? (time_t)expires_in
+                                                                            : 600);
     }
     cJSON_Delete(doc);
     return e;

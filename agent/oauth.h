@@ -28,6 +28,9 @@ typedef struct {
 } mm_oauth_meta;
 
 void mm_oauth_meta_free(mm_oauth_meta *m);
+/* Replace control and non-ASCII bytes of an IdP-supplied text by '?': such
+ * texts end up in terminals and log lines. */
+void mm_oauth_printable(char *s);
 mm_err mm_oauth_meta_copy(mm_oauth_meta *dst, const mm_oauth_meta *src);
 
 /* RFC 9728: where the protected resource's metadata is, from the 401's
@@ -43,6 +46,20 @@ void mm_oauth_discovery_url(const char *issuer, int rfc8414, char *url, size_t l
 mm_err mm_oauth_parse_meta(const mm_http_resp *r, const char *url, const char *issuer,
                            mm_oauth_meta *m, char *why, size_t whylen);
 
+/* The OAuth error codes the agent acts on (RFC 6749 5.2, RFC 8628 3.5);
+ * turned into this enum once, here, from the IdP's string. */
+typedef enum {
+    MM_OAUTH_ERR_NONE,           /* no OAuth error object: a transport or format problem */
+    MM_OAUTH_ERR_INVALID_GRANT,  /* the refresh token (or code) is dead */
+    MM_OAUTH_ERR_ACCESS_DENIED,  /* the user or the IdP said no */
+    MM_OAUTH_ERR_EXPIRED_TOKEN,  /* the device code expired */
+    MM_OAUTH_ERR_AUTHORIZATION_PENDING,
+    MM_OAUTH_ERR_SLOW_DOWN,
+    MM_OAUTH_ERR_OTHER,          /* any other error code */
+} mm_oauth_error;
+
+mm_oauth_error mm_oauth_error_from_string(const char *code);
+
 typedef struct {
     mm_secret *access;
     mm_secret *refresh; /* NULL when none was issued */
@@ -50,15 +67,17 @@ typedef struct {
     char *scope;
     time_t expires_at;
     time_t issued_at;
-    char oauth_error[64]; /* "invalid_grant", "authorization_pending", ... */
+    mm_oauth_error error;
 } mm_tokens;
 
 void mm_tokens_free(mm_tokens *t);
 
 /*
  * A token endpoint answer.  MM_OK with tokens; an OAuth error answer gives
- * MM_ERR_IDP with t->oauth_error set; 5xx and garbage give MM_ERR_IDP with
- * oauth_error empty (retryable).
+ * MM_ERR_IDP with t->error set; 5xx and garbage give MM_ERR_IDP with
+ * t->error MM_OAUTH_ERR_NONE (retryable).  The lifetime is clamped
+ * (policy.h) and the access token must be a b64token: a token that could
+ * inject a header is refused here, before anyone stores or serves it.
  */
 mm_err mm_oauth_parse_token(const mm_http_resp *r, time_t sent_at, mm_tokens *t, char *why,
                             size_t whylen);

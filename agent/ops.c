@@ -1,10 +1,13 @@
 /*
- * ops.c - request dispatch: one handler per protocol op.
+ * ops.c - request dispatch: one handler per protocol op, read top to bottom.
  *
- * A handler either answers at once (mm_conn_send) or parks the request on
- * a profile (mm_profile_wait) or a keyring job and answers later; the
- * server keeps the connection's later requests queued until then, which is
- * what makes replies come back in order.
+ * A handler either answers at once (mm_conn_send) or parks the request and
+ * answers later: on a profile (token, headers), on a login (login,
+ * login_wait) or on a keyring job (set_api_key, logout).  A parked request
+ * holds its connection; the server keeps that connection's later requests
+ * queued until the answer is sent, which is what makes replies come back in
+ * order.  This file is also the only one that turns profile state into
+ * JSON: replies, status and events.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,24 +15,27 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
 #include "log.h"
 #include "login.h"
+#include "logout.h"
+#include "mimir/proto.h"
 #include "mimir/version.h"
-
-#define API_KEY_MAX 4096
+#include "ops.h"
+#include "policy.h"
+#include "profiles.h"
+#include "refresh.h"
 
 typedef void (*op_handler)(mm_agent *a, mm_conn *c, mm_request *req);
 
-static void reply_err(mm_conn *c, const mm_request *req, mm_err e, const char *msg)
+static void reply_err(mm_conn *c, const cJSON *id, mm_err e, const char *msg)
 {
-    mm_conn_send(c, mm_proto_reply_err(req->id, e, msg));
+    mm_conn_send(c, mm_proto_reply_err(id, e, msg));
 }
 
 /* Resolve the request's profile or answer with unknown_profile. */
 static mm_profile *need_profile(mm_agent *a, mm_conn *c, const mm_request *req)
 {
-    mm_profile *p = mm_agent_profile(a, req->profile);
+    mm_profile *p = mm_profiles_find(a, req->profile);
     if (p)
         return p;
     char msg[160];
@@ -39,15 +45,465 @@ static mm_profile *need_profile(mm_agent *a, mm_conn *c, const mm_request *req)
     else
         snprintf(msg, sizeof(msg),
                  "no default profile; add one with 'mimir-helper profile add'");
-    reply_err(c, req, MM_ERR_UNKNOWN_PROFILE, msg);
+    reply_err(c, req->id, MM_ERR_UNKNOWN_PROFILE, msg);
     return NULL;
 }
 
-void mm_agent_event(mm_agent *a, mm_profile *p, const char *event)
+/* ---- parked requests ---------------------------------------------------------- */
+
+/* A request answered later.  It holds its connection and a copy of its id;
+ * pending_answer sends the reply, lets the connection go and frees it. */
+typedef struct {
+    mm_pwait wait;            /* parked on a profile (token, headers) */
+    mm_login_listener login;  /* or listening to a login */
+    mm_conn *conn;
+    cJSON *id;
+    mm_op op;
+    double min_ttl;
+    mm_secret *rejected; /* token/headers: the credential a server refused */
+    int refreshed;       /* waited through a refresh already */
+    mm_secret *key;      /* set_api_key: the new key until it is stored */
+} pending;
+
+static pending *pending_new(mm_conn *c, const mm_request *req)
 {
-    if (!a->server || a->shutting_down)
+    pending *pd = calloc(1, sizeof(*pd));
+    if (!pd || (req->id && !(pd->id = cJSON_Duplicate(req->id, 0)))) {
+        free(pd);
+        reply_err(c, req->id, MM_ERR_NOMEM, NULL);
+        return NULL;
+    }
+    pd->conn = c;
+    pd->op = req->op;
+    mm_conn_hold(c);
+    return pd;
+}
+
+static void pending_answer(pending *pd, cJSON *reply)
+{
+    mm_conn_send(pd->conn, reply);
+    mm_conn_release(pd->conn);
+    cJSON_Delete(pd->id);
+    mm_secret_free(pd->rejected);
+    mm_secret_free(pd->key);
+    free(pd);
+}
+
+/* ---- token and headers ------------------------------------------------------------ */
+
+/* A string member that borrows val instead of copying it: the token stays
+ * in its guarded buffer and no heap copy of it is made and wiped per
+ * reply.  Only for replies printed before val can change, which
+ * mm_conn_send guarantees (it serialises at once). */
+static void add_borrowed(cJSON *obj, const char *key, const char *val)
+{
+    cJSON_AddItemToObjectCS(obj, key, cJSON_CreateStringReference(val));
+}
+
+/* The credential a profile serves: NULL for kind "none". */
+static const mm_secret *served(const mm_profile *p)
+{
+    switch (p->cfg->kind) {
+    case MM_KIND_API_KEY: return p->cred;
+    case MM_KIND_NONE: return NULL;
+    default: return p->access;
+    }
+}
+
+/* The reply carrying the credential.  It borrows the profile's token: hand
+ * it to mm_conn_send straight away. */
+static cJSON *credential_reply(const mm_profile *p, const cJSON *id, mm_op op)
+{
+    mm_kind kind = p->cfg->kind;
+    const mm_secret *s = served(p);
+    cJSON *r = mm_proto_reply_ok(id);
+    add_borrowed(r, "profile", p->key.profile);
+    if (op == MM_OP_HEADERS) {
+        cJSON *h = cJSON_AddObjectToObject(r, "headers");
+        if (kind == MM_KIND_API_KEY) {
+            add_borrowed(h, "X-API-Key", s->data);
+        } else if (s) {
+            size_t n = s->len + 8;
+            char *v = cJSON_malloc(n); /* wiped on free */
+            if (v) {
+                snprintf(v, n, "Bearer %s", s->data);
+                cJSON_AddStringToObject(h, "Authorization", v);
+                cJSON_free(v);
+            }
+        }
+    } else {
+        if (s)
+            add_borrowed(r, "token", s->data);
+        add_borrowed(r, "token_type", kind == MM_KIND_API_KEY ? "api-key"
+                                      : kind == MM_KIND_NONE  ? "none"
+                                                              : "Bearer");
+    }
+    if (s && kind != MM_KIND_API_KEY && p->access_exp)
+        mm_json_add_int(r, "expires_at", (long long)p->access_exp);
+    return r;
+}
+
+static cJSON *failure_reply(const mm_profile *p, const cJSON *id, mm_token_why why)
+{
+    char msg[300];
+    const char *n = p->key.profile;
+    int api = p->cfg->kind == MM_KIND_API_KEY;
+    switch (why) {
+    case MM_WHY_LAST_ERROR:
+        if (p->last_err != MM_OK)
+            return mm_proto_reply_err(id, p->last_err, p->last_msg);
+        snprintf(msg, sizeof(msg), "the identity provider issued a token for profile %s that "
+                 "expires at once", n);
+        return mm_proto_reply_err(id, MM_ERR_IDP, msg);
+    case MM_WHY_LOGGING_IN:
+        snprintf(msg, sizeof(msg), "a login for profile %s is in progress; finish it in the "
+                 "browser, or run 'mimir-helper login --profile %s' again", n, n);
+        break;
+    case MM_WHY_REFUSED:
+        snprintf(msg, sizeof(msg), api ? "the server refused the API key of profile %s; store "
+                 "a new one with 'mimir-helper set-api-key --profile %s'"
+                 : "the server refused the token of profile %s and it cannot be renewed; run "
+                   "'mimir-helper login --profile %s'", n, n);
+        break;
+    default:
+        if (api)
+            snprintf(msg, sizeof(msg), "no API key stored for profile %s; run 'mimir-helper "
+                     "set-api-key --profile %s'", n, n);
+        else
+            snprintf(msg, sizeof(msg), "profile %s is not logged in%s; run 'mimir-helper "
+                     "login --profile %s'", n,
+                     p->state == MM_PS_LOGIN_REQUIRED && p->last_err == MM_ERR_LOGIN_REQUIRED
+                         ? " (the identity provider ended the session)" : "",
+                     n);
+    }
+    return mm_proto_reply_err(id, MM_ERR_LOGIN_REQUIRED, msg);
+}
+
+static mm_token_decision decide(const mm_profile *p, double min_ttl, const mm_secret *rejected,
+                                int refreshed)
+{
+    const mm_secret *s = served(p);
+    mm_token_view v = {.kind = p->cfg->kind, .state = p->state, .has_cred = p->cred != NULL,
+                       .has_access = p->access != NULL, .access_exp = (int64_t)p->access_exp,
+                       .now = (int64_t)time(NULL), .min_ttl = min_ttl, .refreshed = refreshed,
+                       .rejected = rejected && s && mm_secret_equal(s->data, rejected->data)};
+    return mm_policy_token(&v);
+}
+
+static void token_woken(mm_pwait *w, mm_profile *p, mm_err e, const char *msg);
+
+/* Park pd on p; start the refresh it needs.  Nothing may touch pd after
+ * this: the refresh can answer it before returning. */
+static void park(mm_profile *p, pending *pd, mm_token_action action)
+{
+    pd->refreshed |= action == MM_TOKEN_REFRESH || p->state == MM_PS_REFRESHING;
+    pd->wait.wake = token_woken;
+    mm_profile_park(p, &pd->wait);
+    if (action == MM_TOKEN_REFRESH)
+        mm_refresh_start(p);
+}
+
+static void token_woken(mm_pwait *w, mm_profile *p, mm_err e, const char *msg)
+{
+    pending *pd = (pending *)((char *)w - offsetof(pending, wait));
+    if (e != MM_OK) {
+        pending_answer(pd, mm_proto_reply_err(pd->id, e, msg));
         return;
-    cJSON *ev = mm_proto_event(event);
+    }
+    mm_token_decision d = decide(p, pd->min_ttl, pd->rejected, pd->refreshed);
+    if (d.action == MM_TOKEN_SERVE)
+        pending_answer(pd, credential_reply(p, pd->id, pd->op));
+    else if (d.action == MM_TOKEN_FAIL)
+        pending_answer(pd, failure_reply(p, pd->id, d.why));
+    else
+        park(p, pd, d.action);
+}
+
+static int token_args(mm_conn *c, const mm_request *req, double *min_ttl, const char **rejected)
+{
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(req->root, "min_ttl");
+    const cJSON *rj = cJSON_GetObjectItemCaseSensitive(req->root, "rejected");
+    if (mt && (!cJSON_IsNumber(mt) || !(mt->valuedouble >= 0 && mt->valuedouble <= 86400))) {
+        reply_err(c, req->id, MM_ERR_BAD_REQUEST, "\"min_ttl\" must be a number of seconds "
+                  "0..86400");
+        return -1;
+    }
+    if (rj && (!cJSON_IsString(rj) || strlen(rj->valuestring) > MM_POLICY_CREDENTIAL_MAX)) {
+        reply_err(c, req->id, MM_ERR_BAD_REQUEST, "\"rejected\" must be the credential the "
+                  "server refused");
+        return -1;
+    }
+    *min_ttl = mt ? mt->valuedouble : 0;
+    *rejected = rj ? rj->valuestring : NULL;
+    return 0;
+}
+
+/* The hot path: a fresh token is answered without any allocation but the
+ * reply; only a request that must wait is copied. */
+static void op_token(mm_agent *a, mm_conn *c, mm_request *req)
+{
+    mm_profile *p = need_profile(a, c, req);
+    double min_ttl;
+    const char *rj;
+    if (!p || token_args(c, req, &min_ttl, &rj) < 0)
+        return;
+    mm_secret *rejected = rj ? mm_secret_from_str(rj) : NULL;
+    mm_token_decision d = decide(p, min_ttl, rejected, 0);
+    if (d.action == MM_TOKEN_SERVE || d.action == MM_TOKEN_FAIL) {
+        mm_secret_free(rejected);
+        mm_conn_send(c, d.action == MM_TOKEN_SERVE ? credential_reply(p, req->id, req->op)
+                                                   : failure_reply(p, req->id, d.why));
+        return;
+    }
+    pending *pd = pending_new(c, req);
+    if (!pd) {
+        mm_secret_free(rejected);
+        return;
+    }
+    pd->min_ttl = min_ttl;
+    pd->rejected = rejected;
+    park(p, pd, d.action);
+}
+
+/* ---- api keys, logout ---------------------------------------------------------- */
+
+/* The new key replaces the old one only once it is in the keyring. */
+static void api_key_saved(mm_profile *p, mm_err e, const char *why, const mm_secret *doc,
+                          void *arg)
+{
+    (void)doc;
+    pending *pd = arg;
+    if (e != MM_OK || mm_profile_retired(p)) { /* the old key, if any, stays in place */
+        pending_answer(pd, mm_proto_reply_err(pd->id, e != MM_OK ? e : MM_ERR_UNKNOWN_PROFILE,
+                                              e != MM_OK ? why : "the profile was removed"));
+        return;
+    }
+    mm_secret_clear(&p->cred);
+    p->cred = pd->key;
+    pd->key = NULL;
+    p->last_err = MM_OK;
+    mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
+    mm_info("profile %s: API key stored in the keyring", p->key.profile);
+    cJSON *r = mm_proto_reply_ok(pd->id);
+    cJSON_AddStringToObject(r, "profile", p->key.profile);
+    pending_answer(pd, r);
+}
+
+static void op_set_api_key(mm_agent *a, mm_conn *c, mm_request *req)
+{
+    mm_profile *p = need_profile(a, c, req);
+    if (!p)
+        return;
+    const char *key = mm_json_str(req->root, "api_key");
+    if (!key || !mm_policy_credential_ok(key)) {
+        reply_err(c, req->id, MM_ERR_BAD_REQUEST, "\"api_key\" must be a bearer token: "
+                  "letters, digits and - . _ ~ + / (then = padding), at most 16384 bytes");
+        return;
+    }
+    if (p->cfg->kind != MM_KIND_API_KEY) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "this profile logs in with %s; API keys go into profiles "
+                 "of kind \"api-key\"", p->cfg->kind == MM_KIND_OAUTH ? "OAuth"
+                 : p->cfg->kind == MM_KIND_MIMIR ? "Mimir's own login" : "no credential");
+        reply_err(c, req->id, MM_ERR_WRONG_KIND, msg);
+        return;
+    }
+    pending *pd = pending_new(c, req);
+    if (!pd)
+        return;
+    if (!(pd->key = mm_secret_from_str(key))) {
+        pending_answer(pd, mm_proto_reply_err(pd->id, MM_ERR_NOMEM, NULL));
+        return;
+    }
+    mm_profile_store(p, MM_STORE_SAVE, mm_profile_make_doc(p, key), api_key_saved, pd);
+}
+
+static void logged_out(mm_profile *p, mm_err e, const char *why, const mm_logout_result *lr,
+                       void *arg)
+{
+    pending *pd = arg;
+    if (e != MM_OK) {
+        pending_answer(pd, mm_proto_reply_err(pd->id, e, why));
+        return;
+    }
+    cJSON *r = mm_proto_reply_ok(pd->id);
+    cJSON_AddStringToObject(r, "profile", p->key.profile);
+    cJSON_AddBoolToObject(r, "erased", lr->erased);
+    cJSON_AddBoolToObject(r, "revoked", lr->revoked);
+    if (lr->revoke_err != MM_OK)
+        cJSON_AddStringToObject(r, "revoke_error", lr->revoke_msg);
+    pending_answer(pd, r);
+}
+
+static void op_logout(mm_agent *a, mm_conn *c, mm_request *req)
+{
+    mm_profile *p = need_profile(a, c, req);
+    pending *pd = p ? pending_new(c, req) : NULL;
+    if (!pd)
+        return;
+    mm_login_cancel(p);
+    mm_logout_start(p, logged_out, pd);
+}
+
+/* ---- login ------------------------------------------------------------------------- */
+
+static pending *of_login(mm_login_listener *l)
+{
+    return (pending *)((char *)l - offsetof(pending, login));
+}
+
+static void login_challenge(mm_login_listener *l, mm_profile *p, const mm_login_challenge *c)
+{
+    pending *pd = of_login(l);
+    cJSON *r = mm_proto_reply_ok(pd->id);
+    cJSON_AddStringToObject(r, "login_id", c->id);
+    cJSON_AddStringToObject(r, "profile", p->key.profile);
+    cJSON_AddStringToObject(r, "mode", c->device ? "device" : "browser");
+    if (c->url) {
+        cJSON_AddStringToObject(r, "url", c->url);
+        cJSON_AddStringToObject(r, "redirect_uri", c->redirect_uri);
+        cJSON_AddBoolToObject(r, "browser_opened", c->browser_opened);
+    }
+    if (c->user_code) {
+        cJSON_AddStringToObject(r, "user_code", c->user_code);
+        cJSON_AddStringToObject(r, "verification_uri", c->verification_uri);
+        if (c->verification_uri_complete)
+            cJSON_AddStringToObject(r, "verification_uri_complete",
+                                    c->verification_uri_complete);
+        mm_json_add_int(r, "interval", c->interval);
+    }
+    mm_json_add_int(r, "expires_at", (long long)c->expires_at);
+    if (c->joined)
+        cJSON_AddBoolToObject(r, "joined", 1);
+    pending_answer(pd, r);
+}
+
+/* The outcome of a login, as login_wait reports it. */
+static cJSON *login_outcome(const mm_profile *p, const cJSON *id, mm_err e, const char *msg)
+{
+    if (e != MM_OK)
+        return mm_proto_reply_err(id, e, msg);
+    cJSON *r = mm_proto_reply_ok(id);
+    cJSON_AddStringToObject(r, "profile", p->key.profile);
+    if (p->subject)
+        cJSON_AddStringToObject(r, "subject", p->subject);
+    mm_json_add_int(r, "expires_at", (long long)p->access_exp);
+    cJSON_AddBoolToObject(r, "refresh_token_stored", p->cred != NULL);
+    return r;
+}
+
+static void login_ended(mm_login_listener *l, mm_profile *p, mm_err e, const char *msg)
+{
+    pending *pd = of_login(l);
+    pending_answer(pd, login_outcome(p, pd->id, e, msg));
+}
+
+static int login_opts(const mm_request *req, mm_login_opts *o)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(req->root, "device");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(req->root, "open_browser");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(req->root, "timeout");
+    if ((d && !cJSON_IsBool(d)) || (b && !cJSON_IsBool(b)) ||
+        (t && (!cJSON_IsNumber(t) || !(t->valuedouble >= 1 && t->valuedouble <= 3600))))
+        return -1;
+    o->device = cJSON_IsTrue(d);
+    o->open_browser = !b || cJSON_IsTrue(b);
+    if (t)
+        o->timeout_s = t->valuedouble;
+    return 0;
+}
+
+static void op_login(mm_agent *a, mm_conn *c, mm_request *req)
+{
+    mm_profile *p = need_profile(a, c, req);
+    if (!p)
+        return;
+    mm_login_opts o = {.timeout_s = a->login_timeout_s};
+    if (login_opts(req, &o) < 0) {
+        reply_err(c, req->id, MM_ERR_BAD_REQUEST, "\"device\" and \"open_browser\" must be "
+                  "booleans, \"timeout\" 1..3600 seconds");
+        return;
+    }
+    pending *pd = pending_new(c, req);
+    if (!pd)
+        return;
+    pd->login = (mm_login_listener){.challenge = login_challenge, .ended = login_ended};
+    mm_err e = mm_login_start(p, &o, &pd->login); /* may answer pd before it returns */
+    if (e == MM_ERR_WRONG_KIND)
+        pending_answer(pd, mm_proto_reply_err(pd->id, e, "this profile does not log in through "
+                                              "an identity provider; for api-key profiles use "
+                                              "'mimir-helper set-api-key'"));
+    else if (e == MM_ERR_LOGIN_IN_PROGRESS)
+        pending_answer(pd, mm_proto_reply_err(pd->id, e, o.device
+            ? "a browser login is already running for this profile; finish it or let it time out"
+            : "a device login is already running for this profile"));
+    else if (e != MM_OK)
+        pending_answer(pd, mm_proto_reply_err(pd->id, e, NULL));
+}
+
+static void op_login_wait(mm_agent *a, mm_conn *c, mm_request *req)
+{
+    mm_profile *p = need_profile(a, c, req);
+    if (!p)
+        return;
+    const char *id = mm_json_str(req->root, "login_id");
+    if (!id) {
+        reply_err(c, req->id, MM_ERR_BAD_REQUEST, "missing string field \"login_id\"");
+        return;
+    }
+    pending *pd = pending_new(c, req);
+    if (!pd)
+        return;
+    pd->login = (mm_login_listener){.ended = login_ended};
+    int r = mm_login_wait(p, id, &pd->login);
+    if (r < 0)
+        pending_answer(pd, mm_proto_reply_err(pd->id, MM_ERR_UNKNOWN_LOGIN,
+                                              "no login with this id on this profile"));
+    else if (r == 0)
+        pending_answer(pd, login_outcome(p, pd->id, p->last_login.err, p->last_login.msg));
+}
+
+/* ---- status and events ------------------------------------------------------------- */
+
+static const char *storage_health(mm_err e)
+{
+    return e == MM_OK ? "ok" : e == MM_ERR_STORE_UNAVAILABLE ? "unavailable" : "error";
+}
+
+static cJSON *profile_status(const mm_agent *a, const mm_profile *p)
+{
+    const mm_profile_cfg *c = p->cfg;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", c->name);
+    cJSON_AddStringToObject(o, "kind", mm_kind_name(c->kind));
+    cJSON_AddBoolToObject(o, "default", a->cfg.default_profile &&
+                                            !strcmp(a->cfg.default_profile, c->name));
+    cJSON_AddStringToObject(o, "state", mm_pstate_name(p->state));
+    const char *strs[][2] = {{"server_url", c->server_url}, {"issuer", c->issuer},
+                             {"client_id", c->client_id}, {"subject", p->subject}};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        if (strs[i][1])
+            cJSON_AddStringToObject(o, strs[i][0], strs[i][1]);
+    cJSON_AddBoolToObject(o, "has_credential", p->cred != NULL);
+    if (p->access)
+        mm_json_add_int(o, "access_expires_at", (long long)p->access_exp);
+    if (p->renew.next_at)
+        mm_json_add_int(o, "next_refresh_at", (long long)p->renew.next_at);
+    if (p->last_err != MM_OK) {
+        cJSON *le = cJSON_AddObjectToObject(o, "last_error");
+        cJSON_AddStringToObject(le, "code", mm_err_code(p->last_err));
+        cJSON_AddStringToObject(le, "message", p->last_msg);
+    }
+    cJSON_AddStringToObject(o, "storage", storage_health(p->store_err));
+    mm_json_add_int(o, "waiters", p->nwaiters);
+    return o;
+}
+
+static void state_changed(mm_agent *a, mm_profile *p)
+{
+    if (!a->server || a->stopping)
+        return;
+    cJSON *ev = mm_proto_event("state");
     cJSON_AddStringToObject(ev, "profile", p->key.profile);
     cJSON_AddStringToObject(ev, "state", mm_pstate_name(p->state));
     if (p->subject)
@@ -61,241 +517,26 @@ void mm_agent_event(mm_agent *a, mm_profile *p, const char *event)
     mm_server_broadcast(a->server, ev);
 }
 
-/* ---- token and headers -------------------------------------------------- */
-
-/* A string member that borrows val instead of copying it: the token stays
- * in its guarded buffer and no heap copy of it is made and wiped per
- * reply.  Only for replies printed before val can change, which
- * mm_conn_send guarantees (it serialises at once). */
-static void add_borrowed(cJSON *obj, const char *key, const char *val)
+static void op_status(mm_agent *a, mm_conn *c, mm_request *req)
 {
-    cJSON_AddItemToObjectCS(obj, key, cJSON_CreateStringReference(val));
-}
-
-static void add_credential(cJSON *r, const mm_profile *p, mm_op op)
-{
-    int api = p->cfg->kind == MM_KIND_API_KEY;
-    const char *tok = api ? p->cred->data : p->access->data;
-    add_borrowed(r, "profile", p->key.profile);
-    if (op == MM_OP_HEADERS) {
-        cJSON *h = cJSON_AddObjectToObject(r, "headers");
-        if (api) {
-            add_borrowed(h, "X-API-Key", tok);
-        } else {
-            size_t n = strlen(tok) + 8;
-            char *v = cJSON_malloc(n); /* wiped on free */
-            snprintf(v, n, "Bearer %s", tok);
-            cJSON_AddStringToObject(h, "Authorization", v);
-            cJSON_free(v);
-        }
+    mm_profile *p = req->profile ? need_profile(a, c, req) : NULL;
+    if (req->profile && !p)
+        return;
+    cJSON *r = mm_proto_reply_ok(req->id);
+    if (p) {
+        cJSON_AddItemToObject(r, "profile", profile_status(a, p));
     } else {
-        add_borrowed(r, "token", tok);
-        add_borrowed(r, "token_type", api ? "api-key" : "Bearer");
+        cJSON_AddStringToObject(r, "config", a->config_path);
+        if (a->cfg.default_profile)
+            cJSON_AddStringToObject(r, "default_profile", a->cfg.default_profile);
+        cJSON *arr = cJSON_AddArrayToObject(r, "profiles");
+        for (mm_profile *q = a->profiles; q; q = q->next)
+            cJSON_AddItemToArray(arr, profile_status(a, q));
     }
-    if (!api)
-        mm_json_add_int(r, "expires_at", (long long)p->access_exp);
+    mm_conn_send(c, r);
 }
 
-/* The reply for a token/headers request given the profile's current state.
- * It borrows the profile's token: hand it to mm_conn_send straight away. */
-cJSON *mm_profile_token_reply(mm_profile *p, const cJSON *id, mm_op op, double min_ttl)
-{
-    char msg[200];
-    if (p->state == MM_PS_STORE_ERROR)
-        return mm_proto_reply_err(id, p->last_err, p->last_msg);
-    int api = p->cfg->kind == MM_KIND_API_KEY;
-    if (api ? p->cred != NULL
-            : p->access && p->access_exp > time(NULL) + (time_t)min_ttl) {
-        cJSON *r = mm_proto_reply_ok(id);
-        add_credential(r, p, op);
-        return r;
-    }
-    if (!api && p->cred && p->last_err != MM_OK && p->state != MM_PS_LOGIN_REQUIRED)
-        return mm_proto_reply_err(id, p->last_err, p->last_msg);
-    if (api)
-        snprintf(msg, sizeof(msg),
-                 "no API key stored for profile %s; run 'mimir-helper set-api-key --profile %s'",
-                 p->key.profile, p->key.profile);
-    else
-        snprintf(msg, sizeof(msg), "profile %s is not logged in%s; run 'mimir-helper login "
-                 "--profile %s'", p->key.profile,
-                 p->state == MM_PS_LOGIN_REQUIRED && p->last_err == MM_ERR_LOGIN_REQUIRED
-                     ? " (the identity provider ended the session)" : "",
-                 p->key.profile);
-    return mm_proto_reply_err(id, MM_ERR_LOGIN_REQUIRED, msg);
-}
-
-static void op_token(mm_agent *a, mm_conn *c, mm_request *req)
-{
-    mm_profile *p = need_profile(a, c, req);
-    if (!p)
-        return;
-    double min_ttl = 0;
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(req->root, "min_ttl");
-    if (mt && (!cJSON_IsNumber(mt) || mt->valuedouble < 0 || mt->valuedouble > 86400)) {
-        reply_err(c, req, MM_ERR_BAD_REQUEST, "\"min_ttl\" must be a number of seconds 0..86400");
-        return;
-    }
-    if (mt)
-        min_ttl = mt->valuedouble;
-    const cJSON *rj = cJSON_GetObjectItemCaseSensitive(req->root, "rejected");
-    if (rj && !cJSON_IsString(rj)) {
-        reply_err(c, req, MM_ERR_BAD_REQUEST, "\"rejected\" must be a string");
-        return;
-    }
-    int fresh = p->access && p->access_exp > time(NULL) + (time_t)min_ttl;
-    if (rj && p->cfg->kind == MM_KIND_API_KEY && p->cred &&
-        mm_secret_equal(p->cred->data, rj->valuestring)) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "the server refused the API key of profile %s; store a "
-                 "new one with 'mimir-helper set-api-key --profile %s'", p->key.profile,
-                 p->key.profile);
-        reply_err(c, req, MM_ERR_LOGIN_REQUIRED, msg);
-        return;
-    }
-    /* The server refused the token we hold: it was revoked or the server's
-     * clock runs ahead.  Refresh now, however fresh it looks to us. */
-    if (rj && p->access && mm_secret_equal(p->access->data, rj->valuestring))
-        fresh = 0;
-    /* A fresh token is served even while a refresh runs: an early refresh
-     * that hangs at the IdP must not make anyone wait. */
-    if (p->state == MM_PS_LOADING || (p->state == MM_PS_REFRESHING && !fresh)) {
-        mm_profile_wait(p, c, req, min_ttl);
-        return;
-    }
-    if (p->state == MM_PS_RETRYING && !fresh) {
-        /* Backing off: serve the old token while it lasts.  Once it has
-         * expired there is nothing to protect, so a caller may bring the
-         * next attempt forward (at most one per second). */
-        if (p->access && p->access_exp > time(NULL)) {
-            mm_conn_send(c, mm_profile_token_reply(p, req->id, req->op, 0));
-            return;
-        }
-        if (!mm_refresh_retry_now(p)) {
-            mm_conn_send(c, mm_profile_token_reply(p, req->id, req->op, 0));
-            return;
-        }
-        mm_profile_wait(p, c, req, min_ttl);
-        return;
-    }
-    if (p->cfg->kind == MM_KIND_OAUTH && !fresh && p->cred && p->state != MM_PS_LOGGING_IN) {
-        /* Single flight: the first caller starts the refresh, everyone
-         * arriving while it runs waits for the same result. */
-        mm_profile_wait(p, c, req, min_ttl);
-        mm_refresh_start(p);
-        return;
-    }
-    mm_conn_send(c, mm_profile_token_reply(p, req->id, req->op, min_ttl));
-}
-
-/* ---- api keys, logout ---------------------------------------------------- */
-
-/* A set_api_key waiting for its keyring write: the new key stays in
- * guarded memory and replaces the old one only once stored. */
-typedef struct {
-    mm_waiter *w;
-    mm_secret *key;
-} key_change;
-
-static void key_change_finish(key_change *kc, cJSON *reply)
-{
-    mm_waiter_finish(kc->w, reply);
-    mm_secret_free(kc->key);
-    free(kc);
-}
-
-static void api_key_saved(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
-{
-    (void)doc;
-    key_change *kc = arg;
-    if (e != MM_OK) { /* the old key, if any, stays in place */
-        key_change_finish(kc, mm_proto_reply_err(kc->w->id, e, why));
-        return;
-    }
-    mm_secret_clear(&p->cred);
-    p->cred = kc->key;
-    kc->key = NULL;
-    p->last_err = MM_OK;
-    mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
-    mm_info("profile %s: API key stored in the keyring", p->key.profile);
-    cJSON *r = mm_proto_reply_ok(kc->w->id);
-    cJSON_AddStringToObject(r, "profile", p->key.profile);
-    key_change_finish(kc, r);
-}
-
-static int printable(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x21 || *s == 0x7f)
-            return 0;
-    return 1;
-}
-
-static void op_set_api_key(mm_agent *a, mm_conn *c, mm_request *req)
-{
-    mm_profile *p = need_profile(a, c, req);
-    if (!p)
-        return;
-    const char *key = mm_json_str(req->root, "api_key");
-    if (!key || !key[0] || strlen(key) > API_KEY_MAX || !printable(key)) {
-        reply_err(c, req, MM_ERR_BAD_REQUEST,
-                  "\"api_key\" must be a non-empty string of printable characters "
-                  "without spaces, at most 4096 bytes");
-        return;
-    }
-    if (p->cfg->kind != MM_KIND_API_KEY) {
-        reply_err(c, req, MM_ERR_WRONG_KIND, "this profile logs in with OAuth; API keys "
-                  "go into profiles of kind \"api-key\"");
-        return;
-    }
-    key_change *kc = calloc(1, sizeof(*kc));
-    if (!kc || !(kc->key = mm_secret_from_str(key))) {
-        free(kc);
-        reply_err(c, req, MM_ERR_NOMEM, NULL);
-        return;
-    }
-    if (!(kc->w = mm_waiter_new(c, req, 0))) {
-        mm_secret_free(kc->key);
-        free(kc);
-        return;
-    }
-    mm_store_submit_save(p, mm_profile_make_doc(p, key), api_key_saved, kc);
-}
-
-static void logout_erased(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
-{
-    (void)doc;
-    mm_waiter *w = arg;
-    cJSON *r;
-    if (e != MM_OK) {
-        r = mm_proto_reply_err(w->id, e, why);
-    } else {
-        r = mm_proto_reply_ok(w->id);
-        cJSON_AddStringToObject(r, "profile", p->key.profile);
-        cJSON_AddBoolToObject(r, "erased", 1);
-        mm_logout_annotate(p, r);
-    }
-    p->last_err = MM_OK;
-    mm_profile_set_state(p, MM_PS_LOGIN_REQUIRED, MM_OK, NULL);
-    mm_waiter_finish(w, r);
-}
-
-/* Memory is wiped at once; the keyring erase (after a revoke, for OAuth)
- * follows.  Logging out must work offline, so a failed revoke does not
- * stop the erase: it is only reported. */
-static void op_logout(mm_agent *a, mm_conn *c, mm_request *req)
-{
-    mm_profile *p = need_profile(a, c, req);
-    if (!p)
-        return;
-    mm_waiter *w = mm_waiter_new(c, req, 0);
-    if (!w)
-        return;
-    mm_login_cancel(p);
-    mm_logout_start(p, logout_erased, w);
-}
-
-/* ---- the rest ------------------------------------------------------------ */
+/* ---- the rest ----------------------------------------------------------------------- */
 
 static void op_hello(mm_agent *a, mm_conn *c, mm_request *req)
 {
@@ -309,34 +550,13 @@ static void op_hello(mm_agent *a, mm_conn *c, mm_request *req)
     mm_conn_send(c, r);
 }
 
-static void op_status(mm_agent *a, mm_conn *c, mm_request *req)
-{
-    cJSON *r;
-    if (req->profile) {
-        mm_profile *p = need_profile(a, c, req);
-        if (!p)
-            return;
-        r = mm_proto_reply_ok(req->id);
-        cJSON_AddItemToObject(r, "profile", mm_profile_status(p));
-    } else {
-        r = mm_proto_reply_ok(req->id);
-        cJSON_AddStringToObject(r, "config", a->config_path);
-        if (a->cfg.default_profile)
-            cJSON_AddStringToObject(r, "default_profile", a->cfg.default_profile);
-        cJSON *arr = cJSON_AddArrayToObject(r, "profiles");
-        for (mm_profile *p = a->profiles; p; p = p->next)
-            cJSON_AddItemToArray(arr, mm_profile_status(p));
-    }
-    mm_conn_send(c, r);
-}
-
 static void op_reload(mm_agent *a, mm_conn *c, mm_request *req)
 {
     char why[512];
-    mm_err e = mm_agent_load_profiles(a, why, sizeof(why));
+    mm_err e = mm_profiles_load(a, why, sizeof(why));
     if (e != MM_OK) {
         mm_warn("reload failed, keeping the previous config: %s", why);
-        reply_err(c, req, e, why);
+        reply_err(c, req->id, e, why);
         return;
     }
     mm_info("configuration reloaded from %s", a->config_path);
@@ -354,20 +574,6 @@ static void op_subscribe(mm_agent *a, mm_conn *c, mm_request *req)
     mm_conn_send(c, mm_proto_reply_ok(req->id));
 }
 
-static void op_login(mm_agent *a, mm_conn *c, mm_request *req)
-{
-    mm_profile *p = need_profile(a, c, req);
-    if (p)
-        mm_login_op(p, c, req);
-}
-
-static void op_login_wait(mm_agent *a, mm_conn *c, mm_request *req)
-{
-    mm_profile *p = need_profile(a, c, req);
-    if (p)
-        mm_login_wait_op(p, c, req);
-}
-
 static const op_handler handlers[MM_OP__COUNT] = {
     [MM_OP_HELLO] = op_hello,         [MM_OP_STATUS] = op_status,
     [MM_OP_TOKEN] = op_token,         [MM_OP_HEADERS] = op_token,
@@ -376,7 +582,7 @@ static const op_handler handlers[MM_OP__COUNT] = {
     [MM_OP_LOGIN_WAIT] = op_login_wait, [MM_OP_SUBSCRIBE] = op_subscribe,
 };
 
-void mm_agent_on_line(void *ctx, mm_conn *c, const char *line, size_t len)
+void mm_ops_on_line(void *ctx, mm_conn *c, const char *line, size_t len)
 {
     mm_agent *a = ctx;
     mm_request req;
@@ -387,9 +593,14 @@ void mm_agent_on_line(void *ctx, mm_conn *c, const char *line, size_t len)
         if (e == MM_ERR_UNKNOWN_OP)
             snprintf(msg, sizeof(msg), "unknown op \"%.64s\"", req.op_name);
         mm_debug("rejected request from pid %ld: %s", (long)mm_conn_pid(c), mm_err_code(e));
-        reply_err(c, &req, e, e == MM_ERR_UNKNOWN_OP ? msg : why);
+        reply_err(c, req.id, e, e == MM_ERR_UNKNOWN_OP ? msg : why);
     } else {
         handlers[req.op](a, c, &req);
     }
     mm_request_free(&req);
+}
+
+void mm_ops_init(mm_agent *a)
+{
+    a->hooks = (mm_agent_hooks){.state_changed = state_changed, .renew_due = mm_refresh_start};
 }

@@ -1,22 +1,26 @@
 /*
- * refresh.c - the refresh grant: single-flight, proactive, rotation-safe.
+ * refresh.c - the refresh grant (see refresh.h).
  *
  * Single flight: the REFRESHING state is the lock.  Token requests that
- * find the profile refreshing wait on it (ops.c), so any number of callers
+ * need a new token park on the profile (ops.c), so any number of callers
  * at an expiry boundary cause one call to the IdP.
  *
  * Rotation: when the IdP returns a new refresh token the old one is dead
  * at the IdP.  The new one replaces the old in memory at once and goes to
- * the keyring in the same loop turn; the waiting callers are answered only
+ * the keyring in the same loop turn; the parked callers are answered only
  * when the write has completed.  The crash window is therefore the time
  * from the IdP's answer to the end of the keyring write (one D-Bus round
- * trip, milliseconds); a crash inside it loses the login, any crash after
- * it loses nothing.  A failed write is retried with backoff and shown in
- * status ("storage": "error") while the token lives on in memory.
+ * trip); a crash inside it loses the login, any crash after it loses
+ * nothing.  A failed write is retried with backoff and shown in status
+ * ("storage": "error") while the token lives on in memory.
  *
- * Failures: network errors, timeouts, 5xx and garbage are retried with
- * exponential backoff and jitter while the access token, if still valid,
- * keeps being served; invalid_grant means the login is over.
+ * Bounds: an attempt gets the access token's remaining life (at least
+ * MM_POLICY_ATTEMPT_FLOOR_MS), so a connection that hangs at the IdP never
+ * holds callers past the token's expiry; an attempt that timed out while
+ * callers wait is retried at once on a fresh connection, with the full
+ * HTTP deadline.  Other failures (network, 5xx, garbage) back off
+ * exponentially with jitter while a still-valid access token keeps being
+ * served; invalid_grant means the login is over.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,46 +29,10 @@
 
 #include <sodium.h>
 
-#include "flow.h"
 #include "log.h"
-#include "login.h"
 #include "notify.h"
-
-#define BACKOFF_MIN_MS 1000u
-#define BACKOFF_MAX_MS 60000u
-#define REFRESH_AT 0.75 /* of the access token's lifetime */
-
-static void on_timer(mm_loop *loop, void *data)
-{
-    (void)loop;
-    mm_profile *p = data;
-    p->refresh_timer = 0;
-    p->next_refresh = 0;
-    if (p->state == MM_PS_READY || p->state == MM_PS_RETRYING)
-        mm_refresh_start(p);
-}
-
-static void arm(mm_profile *p, uint64_t delay_ms)
-{
-    if (p->refresh_timer)
-        mm_loop_del_timer(p->agent->loop, p->refresh_timer);
-    p->refresh_timer = mm_loop_add_timer(p->agent->loop, delay_ms, on_timer, p);
-    p->next_refresh = time(NULL) + (time_t)(delay_ms / 1000);
-}
-
-/*
- * Timers run on CLOCK_BOOTTIME, so one that expired during suspend fires on
- * resume.  The wall clock can still jump (NTP after resume, manual
- * changes) and expiry times are wall-clock: a slow periodic check catches
- * any profile whose refresh time has passed without its timer firing.
- */
-void mm_refresh_check_all(mm_agent *a)
-{
-    time_t now = time(NULL);
-    for (mm_profile *p = a->profiles; p; p = p->next)
-        if (p->state == MM_PS_READY && p->cred && p->next_refresh && p->next_refresh < now - 5)
-            mm_refresh_start(p);
-}
+#include "policy.h"
+#include "refresh.h"
 
 static int64_t wall_ms(void)
 {
@@ -73,151 +41,173 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void mm_refresh_schedule(mm_profile *p)
+int mm_refresh_busy(const mm_profile *p)
 {
-    if (!p->cred || !p->access || p->cfg->kind != MM_KIND_OAUTH)
-        return;
-    /* In milliseconds: whole seconds would turn 75% of a 3 s token into 67%. */
-    int64_t life = ((int64_t)p->access_exp - (int64_t)p->access_iat) * 1000;
-    int64_t at = (int64_t)p->access_iat * 1000 + (int64_t)((double)life * REFRESH_AT);
-    int64_t now = wall_ms();
-    arm(p, at > now ? (uint64_t)(at - now) : 0);
+    return p->state == MM_PS_REFRESHING || p->writes > 0;
 }
 
-int mm_refresh_retry_now(mm_profile *p)
+void mm_refresh_check_all(mm_agent *a)
 {
-    if (p->state != MM_PS_RETRYING || !p->cred ||
-        mm_now_ms() - p->last_attempt_ms < BACKOFF_MIN_MS)
-        return 0;
-    mm_refresh_start(p);
-    return p->state == MM_PS_REFRESHING;
+    time_t now = time(NULL);
+    for (mm_profile *p = a->profiles; p; p = p->next)
+        if (p->state == MM_PS_READY && p->cred && p->renew.next_at && p->renew.next_at < now - 5)
+            mm_refresh_start(p);
 }
 
-static void retry_later(mm_profile *p)
-{
-    unsigned shift = p->retries < 6 ? (unsigned)p->retries : 6;
-    uint64_t delay = BACKOFF_MIN_MS << shift;
-    if (delay > BACKOFF_MAX_MS)
-        delay = BACKOFF_MAX_MS;
-    delay += randombytes_uniform((uint32_t)delay / 2 + 1); /* jitter: no thundering herd */
-    p->retries++;
-    arm(p, delay);
-}
-
-static void persist(mm_profile *p);
-
-static void persist_retry(mm_loop *loop, void *data)
-{
-    (void)loop;
-    mm_profile *p = data;
-    p->persist_timer = 0;
-    persist(p);
-}
+/* ---- the outcome ------------------------------------------------------------ */
 
 static void ready(mm_profile *p)
 {
-    p->retries = 0;
+    p->renew.failures = 0;
     p->last_err = MM_OK;
     mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
-    mm_refresh_schedule(p);
+    mm_profile_schedule_renewal(p);
     mm_profile_wake(p, MM_OK, NULL);
 }
 
-static void persisted(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
+static void persist(mm_profile *p, mm_profile_store_done done);
+
+static void persist_again(mm_loop *loop, void *data);
+
+/* A keyring write of the current refresh token ended.  Keep the only valid
+ * refresh token in memory and keep trying while it fails. */
+static void persist_outcome(mm_profile *p, mm_err e)
 {
-    (void)doc, (void)why;
-    if (p->orphan)
-        return;
-    if (arg) /* the refresh that rotated: its waiters were held for this write */
-        ready(p);
     if (e == MM_OK) {
-        p->persist_retries = 0;
+        p->renew.persist_failures = 0;
         mm_debug("profile %s: rotated refresh token stored", p->key.profile);
         return;
     }
-    /* Keep the only valid refresh token in memory and keep trying; status
-     * shows "storage": "error" meanwhile. */
-    unsigned shift = p->persist_retries < 6 ? (unsigned)p->persist_retries : 6;
-    p->persist_retries++;
-    if (!p->persist_timer)
-        p->persist_timer = mm_loop_add_timer(p->agent->loop, (uint64_t)BACKOFF_MIN_MS << shift,
-                                             persist_retry, p);
+    uint64_t delay = mm_policy_backoff_ms(p->renew.persist_failures++, 0);
+    if (!p->renew.persist_timer && !p->agent->stopping)
+        p->renew.persist_timer = mm_loop_add_timer(p->agent->loop, delay, persist_again, p);
 }
 
-/* rotation: non-NULL for the write that follows a rotating refresh. */
-static void persist_rt(mm_profile *p, void *rotation)
+/* The write that follows a rotation: the parked callers were held for it. */
+static void rotation_stored(mm_profile *p, mm_err e, const char *why, const mm_secret *doc,
+                            void *arg)
 {
+    (void)why, (void)doc, (void)arg;
+    if (mm_profile_retired(p))
+        return;
+    ready(p);
+    persist_outcome(p, e);
+}
+
+static void retry_stored(mm_profile *p, mm_err e, const char *why, const mm_secret *doc,
+                         void *arg)
+{
+    (void)why, (void)doc, (void)arg;
+    if (!mm_profile_retired(p))
+        persist_outcome(p, e);
+}
+
+static void persist(mm_profile *p, mm_profile_store_done done)
+{
+    mm_profile_store(p, MM_STORE_SAVE, mm_profile_make_doc(p, p->cred->data), done, NULL);
+}
+
+static void persist_again(mm_loop *loop, void *data)
+{
+    (void)loop;
+    mm_profile *p = data;
+    p->renew.persist_timer = 0;
     if (p->cred)
-        mm_store_submit_save(p, mm_profile_make_doc(p, p->cred->data), persisted, rotation);
-    else if (rotation)
-        ready(p);
+        persist(p, retry_stored);
 }
 
-static void persist(mm_profile *p) { persist_rt(p, NULL); }
-
-static void erased_dead(mm_profile *p, mm_err e, const char *why, mm_secret *doc, void *arg)
+static void erased_dead(mm_profile *p, mm_err e, const char *why, const mm_secret *doc,
+                        void *arg)
 {
-    (void)p, (void)e, (void)why, (void)doc, (void)arg; /* store_done logged a failure */
+    (void)p, (void)e, (void)why, (void)doc, (void)arg; /* a failure was logged */
+}
+
+static void session_ended(mm_profile *p)
+{
+    mm_warn("profile %s: the identity provider rejected the refresh token; login required",
+            p->key.profile);
+    mm_profile_forget(p);
+    /* The dead refresh token goes from the keyring too, or every start
+     * would try it again (and notify again). */
+    mm_profile_store(p, MM_STORE_ERASE, NULL, erased_dead, NULL);
+    mm_profile_set_state(p, MM_PS_LOGIN_REQUIRED, MM_ERR_LOGIN_REQUIRED,
+                         "the identity provider ended the session (invalid_grant); log in "
+                         "again");
+    mm_profile_wake(p, MM_ERR_LOGIN_REQUIRED, p->last_msg);
+    char body[200];
+    snprintf(body, sizeof(body), "Profile %s needs a new login: run 'mimir-helper login "
+             "--profile %s'.", p->key.profile, p->key.profile);
+    mm_notify(p->agent->worker, "Mimir: login required", body);
+}
+
+static void attempt(mm_profile *p, int fresh_connection);
+
+static void retry_later(mm_profile *p, mm_flow *f)
+{
+    mm_warn("profile %s: refresh failed (%s), retrying: %s", p->key.profile,
+            mm_err_code(f->err), f->why);
+    mm_profile_set_state(p, MM_PS_RETRYING, f->err, f->why);
+    double jitter = (double)randombytes_uniform(1001) / 1000.0; /* no thundering herd */
+    mm_profile_renew_in(p, mm_policy_backoff_ms(p->renew.failures++, jitter));
+    /* Parked callers get the old token while it is valid, else the error. */
+    int valid = p->access && p->access_exp > time(NULL);
+    mm_profile_wake(p, valid ? MM_OK : f->err, f->why);
 }
 
 static void refreshed(mm_flow *f)
 {
-    mm_profile *p = f->p;
-    if (p->orphan) /* removed by a reload; its waiters were answered then */
+    mm_profile *p = f->arg;
+    if (mm_profile_retired(p)) /* its waiters were answered when it was retired */
         return;
+    if (p->agent->stopping) {
+        mm_profile_wake(p, f->err != MM_OK ? f->err : MM_ERR_INTERNAL, "mimir-agent is stopping");
+        return;
+    }
+    if (!p->cred) { /* logged out while it ran: its tokens are unwanted */
+        mm_profile_revoke_quietly(p, f->tokens.refresh);
+        f->tokens.refresh = NULL;
+        return;
+    }
     if (f->err == MM_OK) {
-        mm_login_adopt_tokens(p, f);
-        /* Rotation: only a different refresh token needs the keyring. */
-        if (f->tokens.refresh && !(p->cred && mm_secret_equal(p->cred->data,
-                                                              f->tokens.refresh->data))) {
+        p->renew.quick_retried = 0;
+        mm_profile_adopt_tokens(p, &f->tokens, f->claims.sub);
+        mm_secret *rt = f->tokens.refresh;
+        if (rt && !mm_secret_equal(p->cred->data, rt->data)) {
             /* The old refresh token is dead at the IdP now.  Nothing is
              * answered until the new one is in the keyring: the profile
              * stays "refreshing", so callers keep waiting on this flight. */
             mm_secret_clear(&p->cred);
-            p->cred = f->tokens.refresh;
+            p->cred = rt;
             f->tokens.refresh = NULL;
-            persist_rt(p, p);
+            persist(p, rotation_stored);
             return;
         }
         ready(p);
         return;
     }
-    if (!strcmp(f->tokens.oauth_error, "invalid_grant")) {
-        mm_warn("profile %s: the identity provider rejected the refresh token; login "
-                "required", p->key.profile);
-        mm_profile_forget(p);
-        /* The dead refresh token goes from the keyring too, or every start
-         * would try it again (and notify again). */
-        mm_store_submit_erase(p, erased_dead, NULL);
-        mm_profile_set_state(p, MM_PS_LOGIN_REQUIRED, MM_ERR_LOGIN_REQUIRED,
-                             "the identity provider ended the session (invalid_grant); "
-                             "log in again");
-        mm_profile_wake(p, MM_ERR_LOGIN_REQUIRED, p->last_msg);
-        char body[200];
-        snprintf(body, sizeof(body), "Profile %s needs a new login: run 'mimir-helper login "
-                 "--profile %s'.", p->key.profile, p->key.profile);
-        mm_notify(p->agent->worker, "Mimir: login required", body);
+    if (f->tokens.error == MM_OAUTH_ERR_INVALID_GRANT) {
+        session_ended(p);
         return;
     }
-    mm_warn("profile %s: refresh failed (%s), retrying: %s", p->key.profile,
-            mm_err_code(f->err), f->why);
-    mm_profile_set_state(p, MM_PS_RETRYING, f->err, f->why);
-    retry_later(p);
-    /* Waiters get the old token while it is valid, else the error. */
-    int valid = p->access && p->access_exp > time(NULL);
-    mm_profile_wake(p, valid ? MM_OK : f->err, f->why);
+    /* A hung or dropped connection: while callers wait, try once more at
+     * once on a new connection rather than make them wait for the backoff. */
+    if ((f->err == MM_ERR_TIMEOUT || f->err == MM_ERR_NETWORK) && p->waiters &&
+        !p->renew.quick_retried) {
+        mm_warn("profile %s: refresh attempt failed (%s); retrying at once on a new "
+                "connection", p->key.profile, f->why);
+        p->renew.quick_retried = 1;
+        attempt(p, 1);
+        return;
+    }
+    p->renew.quick_retried = 0;
+    retry_later(p, f);
 }
 
-void mm_refresh_start(mm_profile *p)
+static void attempt(mm_profile *p, int fresh_connection)
 {
-    if (p->state == MM_PS_REFRESHING || p->cfg->kind != MM_KIND_OAUTH)
-        return;
-    if (!p->cred) {
-        mm_profile_wake(p, MM_OK, NULL); /* the reply says login_required */
-        return;
-    }
-    mm_flow *f = mm_flow_new(p, MM_FLOW_TOKEN, refreshed, NULL);
+    mm_flow *f = mm_profile_flow(p, MM_FLOW_TOKEN, refreshed, p);
     if (!f) {
+        mm_profile_settle(p);
         mm_profile_wake(p, MM_ERR_NOMEM, "out of memory");
         return;
     }
@@ -226,11 +216,39 @@ void mm_refresh_start(mm_profile *p)
     mm_form_add(&f->form, "client_id", p->cfg->client_id);
     if (p->cfg->resource)
         mm_form_add(&f->form, "resource", p->cfg->resource);
-    if (p->refresh_timer) /* this attempt replaces a scheduled one */
-        mm_loop_del_timer(p->agent->loop, p->refresh_timer);
-    p->refresh_timer = 0;
-    p->next_refresh = 0;
-    p->last_attempt_ms = mm_now_ms();
-    mm_profile_set_state(p, MM_PS_REFRESHING, MM_OK, NULL);
+    if (!fresh_connection) /* a retry after a timeout gets the full deadline */
+        f->http.timeout_ms = mm_policy_attempt_timeout_ms(
+            p->access ? (int64_t)p->access_exp * 1000 : 0, wall_ms(), f->http.timeout_ms);
+    f->http.fresh_connect = fresh_connection;
+    p->renew.last_ms = mm_now_ms();
     mm_flow_submit(f);
+}
+
+static void deferred(mm_loop *loop, void *data)
+{
+    (void)loop;
+    mm_profile *p = data;
+    p->renew.timer = 0;
+    p->renew.next_at = 0;
+    if (p->cred)
+        attempt(p, 0);
+    else
+        ready(p);
+}
+
+void mm_refresh_start(mm_profile *p)
+{
+    if (p->state == MM_PS_REFRESHING || mm_profile_retired(p) || p->agent->stopping)
+        return;
+    if (!p->cred || p->cfg->kind != MM_KIND_OAUTH) {
+        mm_profile_wake(p, MM_OK, NULL); /* their decision says what is missing */
+        return;
+    }
+    mm_profile_renew_cancel(p); /* this attempt replaces a scheduled one */
+    mm_profile_set_state(p, MM_PS_REFRESHING, MM_OK, NULL);
+    uint64_t wait = mm_policy_refresh_delay_ms(0, 0, p->renew.last_ms, mm_now_ms());
+    if (wait) /* too soon after the last attempt: no IdP answer can make us spin */
+        p->renew.timer = mm_loop_add_timer(p->agent->loop, wait, deferred, p);
+    else
+        attempt(p, 0);
 }

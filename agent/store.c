@@ -1,10 +1,29 @@
 /* store.c - libsecret-backed credential items (see store.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libsecret/secret.h>
 
 #include "store.h"
+
+typedef struct store_job {
+    mm_job job;
+    mm_store_op op;
+    mm_store_key key; /* copied: the config may be reloaded meanwhile */
+    mm_secret *doc;
+    GCancellable *cancel; /* the loop thread cancels; the worker's call sees it */
+    mm_loop *loop;
+    uint64_t deadline;
+    int timeout_ms;
+    mm_err err;
+    char why[512];
+    mm_store_done done;
+    void *arg;
+    struct store_job *prev, *next; /* live jobs, loop thread only */
+} store_job;
+
+static store_job *live;
 
 static const SecretSchema *schema(void)
 {
@@ -21,55 +40,143 @@ static const SecretSchema *schema(void)
     return &s;
 }
 
+/* ---- the calls, on the worker thread ---------------------------------- */
+
 /* Map a GError to our codes: D-Bus level failures mean no usable service. */
-static mm_err from_gerror(GError *err, const char *what, char *why, size_t whylen)
+static mm_err from_gerror(store_job *j, GError *err, const char *what)
 {
     mm_err e = MM_ERR_STORE;
-    if (err->domain == G_DBUS_ERROR || err->domain == G_IO_ERROR ||
-        (err->domain == SECRET_ERROR && err->code == SECRET_ERROR_PROTOCOL)) {
+    if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+        e = MM_ERR_TIMEOUT;
+        snprintf(j->why, sizeof(j->why), "the keyring did not %s within %d s (locked, "
+                 "waiting for a prompt, or hung)", what, j->timeout_ms / 1000);
+    } else if (err->domain == G_DBUS_ERROR || err->domain == G_IO_ERROR ||
+               (err->domain == SECRET_ERROR && err->code == SECRET_ERROR_PROTOCOL)) {
         e = MM_ERR_STORE_UNAVAILABLE;
-        snprintf(why, whylen,
+        snprintf(j->why, sizeof(j->why),
                  "no Secret Service reachable to %s (is gnome-keyring or another keyring "
                  "running in this D-Bus session?): %s",
                  what, err->message);
     } else {
-        snprintf(why, whylen, "keyring refused to %s: %s", what, err->message);
+        snprintf(j->why, sizeof(j->why), "keyring refused to %s: %s", what, err->message);
     }
     g_error_free(err);
     return e;
 }
 
-mm_err mm_store_load(const mm_store_key *k, mm_secret **doc, char *why, size_t whylen)
+static GError *call(store_job *j)
 {
     GError *err = NULL;
-    *doc = NULL;
-    gchar *pw = secret_password_lookup_sync(schema(), NULL, &err, "profile", k->profile,
-                                            "issuer", k->issuer, "client_id", k->client_id,
-                                            NULL);
+    const mm_store_key *k = &j->key;
+    if (j->op == MM_STORE_LOAD) {
+        gchar *pw = secret_password_lookup_sync(schema(), j->cancel, &err, "profile",
+                                                k->profile, "issuer", k->issuer, "client_id",
+                                                k->client_id, NULL);
+        if (pw && !(j->doc = mm_secret_from_str(pw)))
+            j->err = MM_ERR_NOMEM;
+        secret_password_free(pw); /* wipes */
+    } else if (j->op == MM_STORE_SAVE) {
+        char label[128];
+        snprintf(label, sizeof(label), "Mimir credential (profile %s)", k->profile);
+        secret_password_store_sync(schema(), SECRET_COLLECTION_DEFAULT, label, j->doc->data,
+                                   j->cancel, &err, "profile", k->profile, "issuer",
+                                   k->issuer, "client_id", k->client_id, NULL);
+    } else {
+        secret_password_clear_sync(schema(), j->cancel, &err, "profile", k->profile, "issuer",
+                                   k->issuer, "client_id", k->client_id, NULL);
+    }
+    return err;
+}
+
+static void store_run(mm_job *job)
+{
+    static const char *const what[] = {"read the credential", "store the credential",
+                                       "erase the credential"};
+    store_job *j = (store_job *)job;
+    GError *err = call(j);
+    /* libsecret keeps one connection and one session to the Secret Service.
+     * When the keyring daemon restarts, both die with it ("The session
+     * wrapping the secret does not exist"): drop them and try once more on
+     * a fresh connection, so a restarted keyring costs no credential. */
+    if (err && !g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+        g_error_free(err);
+        secret_service_disconnect();
+        err = call(j);
+    }
     if (err)
-        return from_gerror(err, "read the credential", why, whylen);
-    if (!pw)
-        return MM_OK;
-    *doc = mm_secret_from_str(pw);
-    secret_password_free(pw); /* wipes */
-    return *doc ? MM_OK : MM_ERR_NOMEM;
+        j->err = from_gerror(j, err, what[j->op]);
 }
 
-mm_err mm_store_save(const mm_store_key *k, const mm_secret *doc, char *why, size_t whylen)
+/* ---- the loop side ------------------------------------------------------ */
+
+static void unlink_job(store_job *j)
 {
-    GError *err = NULL;
-    char label[128];
-    snprintf(label, sizeof(label), "Mimir credential (profile %s)", k->profile);
-    secret_password_store_sync(schema(), SECRET_COLLECTION_DEFAULT, label, doc->data, NULL,
-                               &err, "profile", k->profile, "issuer", k->issuer, "client_id",
-                               k->client_id, NULL);
-    return err ? from_gerror(err, "store the credential", why, whylen) : MM_OK;
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        live = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
 }
 
-mm_err mm_store_erase(const mm_store_key *k, char *why, size_t whylen)
+static void store_done(mm_job *job)
 {
-    GError *err = NULL;
-    secret_password_clear_sync(schema(), NULL, &err, "profile", k->profile, "issuer",
-                               k->issuer, "client_id", k->client_id, NULL);
-    return err ? from_gerror(err, "erase the credential", why, whylen) : MM_OK;
+    store_job *j = (store_job *)job;
+    unlink_job(j);
+    if (j->deadline)
+        mm_loop_del_timer(j->loop, j->deadline);
+    j->done(j->arg, j->err, j->why, j->op == MM_STORE_LOAD ? j->doc : NULL);
+    mm_secret_free(j->doc);
+    g_object_unref(j->cancel);
+    free(j);
+}
+
+static void expired(mm_loop *loop, void *data)
+{
+    (void)loop;
+    store_job *j = data;
+    j->deadline = 0;
+    g_cancellable_cancel(j->cancel);
+}
+
+static void refuse(mm_loop *loop, void *data)
+{
+    (void)loop;
+    store_job *j = data;
+    store_done(&j->job);
+}
+
+void mm_store_submit(mm_worker *w, mm_loop *loop, mm_store_op op, const mm_store_key *k,
+                     mm_secret *doc, int timeout_ms, mm_store_done done, void *arg)
+{
+    store_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        mm_secret_free(doc);
+        done(arg, MM_ERR_NOMEM, "out of memory", NULL);
+        return;
+    }
+    *j = (store_job){.job = {.run = store_run, .done = store_done}, .op = op, .key = *k,
+                     .doc = doc, .cancel = g_cancellable_new(), .loop = loop,
+                     .timeout_ms = timeout_ms, .done = done, .arg = arg, .next = live};
+    if (live)
+        live->prev = j;
+    live = j;
+    if (op == MM_STORE_SAVE && !doc) {
+        j->err = MM_ERR_NOMEM;
+        snprintf(j->why, sizeof(j->why), "out of memory");
+        mm_loop_add_timer(loop, 0, refuse, j); /* done from a later turn, as promised */
+        return;
+    }
+    j->deadline = mm_loop_add_timer(loop, (uint64_t)timeout_ms, expired, j);
+    if (mm_worker_submit(w, &j->job) < 0) { /* the agent is stopping: no more calls */
+        j->err = MM_ERR_INTERNAL;
+        snprintf(j->why, sizeof(j->why), "mimir-agent is stopping");
+        store_done(&j->job);
+    }
+}
+
+void mm_store_cancel_all(void)
+{
+    for (store_job *j = live; j; j = j->next)
+        g_cancellable_cancel(j->cancel);
 }

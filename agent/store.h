@@ -2,22 +2,27 @@
  * store.h - the keyring store: one Secret Service item per profile.
  *
  * Schema "io.mimir.Credential", attributes profile + issuer + client_id
- * (empty strings for api-key profiles), so `secret-tool lookup profile
+ * (empty strings for profiles without them), so `secret-tool lookup profile
  * NAME` finds an item.  The secret is a small JSON document:
- *   {"v":1,"kind":"refresh_token"|"api_key","secret":"...",
+ *   {"v":1,"kind":"refresh_token"|"api_key"|...,"secret":"...",
  *    "subject":"...","scope":"...","updated_at":1790000000}
  *
- * These calls block (D-Bus round trips, maybe an unlock prompt): call them
- * only from worker jobs.  There is no plaintext fallback: when no Secret
- * Service answers, MM_ERR_STORE_UNAVAILABLE says so.
+ * Keyring calls block (D-Bus round trips, maybe an unlock prompt), so they
+ * run on the worker thread, never on the loop, in submission order (a
+ * logout's erase can never overtake the save of a token submitted before
+ * it).  Each call has a deadline; mm_store_cancel_all() cuts every call
+ * short when the agent stops.  There is no plaintext fallback: when no
+ * Secret Service answers, MM_ERR_STORE_UNAVAILABLE says so.
  */
 #ifndef MM_STORE_H
 #define MM_STORE_H
 
 #include <stddef.h>
 
+#include "loop.h"
 #include "mimir/err.h"
 #include "secret.h"
+#include "worker.h"
 
 typedef struct {
     char profile[65];
@@ -25,11 +30,20 @@ typedef struct {
     char client_id[256];
 } mm_store_key;
 
-/* Found: *doc set (guarded memory).  Absent: MM_OK and *doc NULL. */
-mm_err mm_store_load(const mm_store_key *k, mm_secret **doc, char *why, size_t whylen);
-/* Replace the item atomically (Secret Service replaces on identical attributes). */
-mm_err mm_store_save(const mm_store_key *k, const mm_secret *doc, char *why, size_t whylen);
-/* Absent item is not an error. */
-mm_err mm_store_erase(const mm_store_key *k, char *why, size_t whylen);
+typedef enum { MM_STORE_LOAD, MM_STORE_SAVE, MM_STORE_ERASE } mm_store_op;
+
+/* On the loop thread.  LOAD: doc is the item (NULL when there is none),
+ * freed after done returns.  why is set when e != MM_OK. */
+typedef void (*mm_store_done)(void *arg, mm_err e, const char *why, const mm_secret *doc);
+
+/* Queue op for key k; SAVE takes doc (consumed).  timeout_ms bounds the
+ * call (an unlock prompt included).  done always runs, exactly once, from a
+ * later loop turn. */
+void mm_store_submit(mm_worker *w, mm_loop *loop, mm_store_op op, const mm_store_key *k,
+                     mm_secret *doc, int timeout_ms, mm_store_done done, void *arg);
+
+/* Cancel every call queued or running (the agent is stopping): their done
+ * callbacks run with MM_ERR_TIMEOUT. */
+void mm_store_cancel_all(void);
 
 #endif

@@ -99,12 +99,16 @@ mm_worker *mm_worker_new(mm_loop *loop, int nthreads)
     return w;
 }
 
-void mm_worker_submit(mm_worker *w, mm_job *job)
+int mm_worker_submit(mm_worker *w, mm_job *job)
 {
     pthread_mutex_lock(&w->mu);
-    push(&w->todo_head, &w->todo_tail, job);
-    pthread_cond_signal(&w->cv);
+    int stopping = w->stop;
+    if (!stopping) {
+        push(&w->todo_head, &w->todo_tail, job);
+        pthread_cond_signal(&w->cv);
+    }
     pthread_mutex_unlock(&w->mu);
+    return stopping ? -1 : 0;
 }
 
 void mm_worker_free(mm_worker *w)
@@ -117,8 +121,8 @@ void mm_worker_free(mm_worker *w)
     pthread_mutex_unlock(&w->mu);
     for (int i = 0; i < w->nthreads; i++)
         pthread_join(w->threads[i], NULL);
-    /* Completed jobs still own memory: let their done() free it.  They run
-     * during shutdown, so done() must not start new work. */
+    /* Completed jobs still own memory and have owners waiting: their done()
+     * runs here.  New jobs submitted from a done() are refused (stop). */
     if (w->efd >= 0) {
         mm_loop_del_fd(w->loop, w->efd);
         on_done(w->loop, w->efd, 0, w);

@@ -24,8 +24,11 @@ struct mm_job {
 typedef struct mm_worker mm_worker;
 
 mm_worker *mm_worker_new(mm_loop *loop, int nthreads);
-void mm_worker_submit(mm_worker *w, mm_job *job);
-/* Finish queued jobs' run()s, join threads, discard pending done()s. */
+/* -1 when the worker is stopping: the job will never run (the caller still
+ * owns it). */
+int mm_worker_submit(mm_worker *w, mm_job *job);
+/* Finish the queued jobs' run()s, join the threads, then run every pending
+ * done() on the calling (loop) thread: each job's owner hears of it. */
 void mm_worker_free(mm_worker *w);
 
 #endif

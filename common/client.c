@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mimir/client.h"
+#include "mimir/env.h"
 #include "mimir/paths.h"
 #include "mimir/trust.h"
 
@@ -79,7 +80,18 @@ static int start_agent(mm_client *cl)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        execlp(bin, bin, "--socket", cl->path, (char *)NULL);
+        /* The agent outlives us by days: it gets the allow-listed
+         * environment only, never the MCP client's secrets (mimir/env.h). */
+        extern char **environ;
+        size_t n = 0, k = 0;
+        for (char **e = environ; *e; e++)
+            n++;
+        char **env = calloc(n + 1, sizeof(*env));
+        for (char **e = environ; env && *e; e++)
+            if (mm_env_allowed(*e))
+                env[k++] = *e;
+        char *const argv[] = {bin, "--socket", cl->path, NULL};
+        execvpe(bin, argv, env ? env : (char *[]){NULL});
         fprintf(stderr, "mimir-helper: cannot run %s: %s\n", bin, strerror(errno));
         _exit(127);
     }
@@ -93,7 +105,8 @@ static int start_agent(mm_client *cl)
         }
         poll(NULL, 0, 5);
     }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    /* 3: another agent won the race to the socket, which is as good. */
+    return WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3) ? 0 : -1;
 }
 
 /* Connected to something at cl->path: make sure it is our own user's agent

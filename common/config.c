@@ -14,7 +14,11 @@
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
-const char *mm_kind_name(mm_kind k) { return k == MM_KIND_API_KEY ? "api-key" : "oauth"; }
+static const char *const kind_names[] = {
+    [MM_KIND_OAUTH] = "oauth", [MM_KIND_API_KEY] = "api-key", [MM_KIND_MIMIR] = "mimir",
+    [MM_KIND_NONE] = "none"};
+
+const char *mm_kind_name(mm_kind k) { return kind_names[k]; }
 
 int mm_profile_name_valid(const char *name)
 {
@@ -142,6 +146,18 @@ static mm_err parse_extras(const cJSON *obj, mm_profile_cfg *p, const char *path
     return MM_OK;
 }
 
+/* cJSON keeps every member of an object, duplicates included, and lookups
+ * find the first: a second "work" profile, or a second "issuer", would be
+ * silently ignored.  Such a file is refused instead.  Objects are small. */
+static const char *duplicate_key(const cJSON *obj)
+{
+    for (const cJSON *a = obj ? obj->child : NULL; a; a = a->next)
+        for (const cJSON *b = a->next; b; b = b->next)
+            if (a->string && b->string && !strcmp(a->string, b->string))
+                return a->string;
+    return NULL;
+}
+
 static mm_err parse_profile(const cJSON *obj, mm_profile_cfg *p, const char *path, char *why,
                             size_t whylen)
 {
@@ -153,6 +169,11 @@ static mm_err parse_profile(const cJSON *obj, mm_profile_cfg *p, const char *pat
                     n);
     if (!cJSON_IsObject(obj))
         return fail(why, whylen, path, "profiles.%s: must be an object", n);
+    const char *dup = duplicate_key(obj);
+    if (!dup)
+        dup = duplicate_key(cJSON_GetObjectItemCaseSensitive(obj, "auth_params"));
+    if (dup)
+        return fail(why, whylen, path, "profiles.%s: key \"%s\" appears twice", n, dup);
     mm_err e = check_keys(obj, path, n, why, whylen);
     struct {
         const char *key;
@@ -166,13 +187,14 @@ static mm_err parse_profile(const cJSON *obj, mm_profile_cfg *p, const char *pat
     if (e != MM_OK)
         return e;
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(obj, "kind");
-    const char *kind = cJSON_IsString(k) ? k->valuestring : (k ? "" : NULL);
-    if (!kind || strcmp(kind, "oauth") == 0)
-        p->kind = MM_KIND_OAUTH;
-    else if (strcmp(kind, "api-key") == 0)
-        p->kind = MM_KIND_API_KEY;
-    else
-        return fail(why, whylen, path, "profiles.%s.kind: must be \"oauth\" or \"api-key\"", n);
+    const char *kind = cJSON_IsString(k) ? k->valuestring : (k ? "" : "oauth");
+    size_t i = 0;
+    while (i < sizeof(kind_names) / sizeof(kind_names[0]) && strcmp(kind, kind_names[i]))
+        i++;
+    if (i == sizeof(kind_names) / sizeof(kind_names[0]))
+        return fail(why, whylen, path, "profiles.%s.kind: must be \"oauth\", \"api-key\", "
+                    "\"mimir\" or \"none\"", n);
+    p->kind = (mm_kind)i;
     return parse_extras(obj, p, path, why, whylen);
 }
 
@@ -184,6 +206,9 @@ static mm_err check_profile(const mm_profile_cfg *p, const char *path, char *why
         if (urls[i][1] && !is_url(urls[i][1]))
             return fail(why, whylen, path, "profiles.%s.%s: must be an http(s) URL", p->name,
                         urls[i][0]);
+    if (p->kind != MM_KIND_OAUTH && p->kind != MM_KIND_API_KEY && !p->server_url)
+        return fail(why, whylen, path, "profiles.%s.server_url: required for kind \"%s\"",
+                    p->name, mm_kind_name(p->kind));
     if (p->kind == MM_KIND_OAUTH) {
         if (!p->issuer && !p->server_url)
             return fail(why, whylen, path,
@@ -247,6 +272,9 @@ static mm_err parse_profiles(const cJSON *profiles, mm_config *cfg, const char *
         return MM_OK;
     if (!cJSON_IsObject(profiles))
         return fail(why, whylen, path, "profiles: must be an object of named profiles");
+    const char *dup = duplicate_key(profiles);
+    if (dup)
+        return fail(why, whylen, path, "profiles.%s: defined twice", dup);
     int n = cJSON_GetArraySize(profiles);
     cfg->profiles = calloc((size_t)n + 1, sizeof(*cfg->profiles));
     if (!cfg->profiles)
@@ -304,6 +332,10 @@ mm_err mm_config_from_json(const char *path, const cJSON *doc, int use_env, mm_c
         fail(why, whylen, path, "%s: unknown key", it->string);
         goto out;
     }
+    if (duplicate_key(doc)) {
+        fail(why, whylen, path, "%s: appears twice", duplicate_key(doc));
+        goto out;
+    }
     e = parse_profiles(cJSON_GetObjectItemCaseSensitive(doc, "profiles"), cfg, path, why,
                        whylen);
     if (e == MM_OK)
@@ -318,28 +350,58 @@ out:
     return e;
 }
 
+/* ssh's rule for its config: the file is ours (or root's), and nobody else
+ * may write it, because whoever can edit it can point a profile at an
+ * identity provider of their choosing.  It is a regular file: a FIFO or a
+ * device would block or never end (opened non-blocking, so even the open
+ * cannot hang). */
+static mm_err open_trusted(const char *path, int *fd, struct stat *st, char *why, size_t whylen)
+{
+    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (*fd < 0)
+        return errno == ENOENT ? MM_OK
+                               : (snprintf(why, whylen, "%s: %s", path, strerror(errno)),
+                                  MM_ERR_IO);
+    const char *bad = NULL;
+    if (fstat(*fd, st) < 0)
+        bad = "cannot stat it";
+    else if (!S_ISREG(st->st_mode))
+        bad = "not a regular file";
+    else if (st->st_uid != geteuid() && st->st_uid != 0)
+        bad = "owned by another user";
+    else if (st->st_mode & 022)
+        bad = "writable by group or others (chmod go-w it)";
+    else if (st->st_size > CONFIG_MAX_BYTES)
+        bad = "larger than 1 MiB";
+    if (!bad)
+        return MM_OK;
+    close(*fd);
+    *fd = -1;
+    return fail(why, whylen, path, "refusing the config file: %s", bad);
+}
+
 mm_err mm_config_read_json(const char *path, cJSON **doc, char *why, size_t whylen)
 {
     *doc = NULL;
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        if (errno != ENOENT)
-            return snprintf(why, whylen, "%s: %s", path, strerror(errno)), MM_ERR_IO;
+    int fd;
+    struct stat st;
+    mm_err e = open_trusted(path, &fd, &st, why, whylen);
+    if (e != MM_OK)
+        return e;
+    if (fd < 0) { /* no file: an empty config */
         *doc = cJSON_CreateObject();
         return *doc ? MM_OK : MM_ERR_NOMEM;
     }
-    char *buf = malloc(CONFIG_MAX_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, CONFIG_MAX_BYTES + 1, f) : 0;
-    int rerr = ferror(f);
-    fclose(f);
+    char *buf = malloc((size_t)st.st_size + 1);
+    ssize_t n = buf ? read(fd, buf, (size_t)st.st_size + 1) : 0;
+    close(fd);
     if (!buf)
         return MM_ERR_NOMEM;
-    mm_err e = MM_OK;
-    if (rerr)
-        e = fail(why, whylen, path, "read error");
-    else if (n > CONFIG_MAX_BYTES)
-        e = fail(why, whylen, path, "larger than 1 MiB");
-    else if (!(*doc = mm_json_parse(buf, n))) {
+    if (n < 0)
+        e = fail(why, whylen, path, "read error: %s", strerror(errno));
+    else if (n > st.st_size)
+        e = fail(why, whylen, path, "changed while it was read; try again");
+    else if (!(*doc = mm_json_parse(buf, (size_t)n))) {
         const char *at = cJSON_GetErrorPtr();
         e = fail(why, whylen, path, "not valid JSON (near byte %ld)",
                  at && at >= buf && at <= buf + n ? (long)(at - buf) : -1L);

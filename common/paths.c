@@ -87,7 +87,9 @@ mm_err mm_private_dir(const char *dir, int create, char *why, size_t whylen)
     }
     /* lstat: a symlink planted by another user must not redirect us. */
     if (lstat(dir, &st) < 0) {
-        snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+        int err = errno; /* callers tell "missing" (ENOENT) from the rest */
+        snprintf(why, whylen, "%s: %s", dir, strerror(err));
+        errno = err;
         return MM_ERR_IO;
     }
     if (!S_ISDIR(st.st_mode)) {

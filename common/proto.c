@@ -40,9 +40,39 @@ static int has_nul_escape(const char *s, size_t len)
     return 0;
 }
 
+/* Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, at most
+ * U+10FFFF).  cJSON copies bytes as they come, and whatever it accepts may
+ * be stored in the keyring or echoed to a terminal. */
+static int utf8_valid(const unsigned char *s, size_t len)
+{
+    static const unsigned min[] = {0, 0x80, 0x800, 0x10000};
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 0;
+        if (!n || i + n >= len)
+            return 0;
+        unsigned cp = c & (0x3fu >> n);
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3fu);
+        }
+        if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
 cJSON *mm_json_parse(const char *buf, size_t len)
 {
-    if (memchr(buf, '\0', len) || has_nul_escape(buf, len))
+    if (memchr(buf, '\0', len) || has_nul_escape(buf, len) ||
+        !utf8_valid((const unsigned char *)buf, len))
         return NULL;
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
@@ -87,10 +117,10 @@ mm_err mm_proto_parse_request(const char *line, size_t len, mm_request *req,
         return MM_ERR_BAD_REQUEST;
     }
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(req->root, "id");
-    if (id && (cJSON_IsNumber(id) || cJSON_IsString(id)))
+    if (id && ((cJSON_IsNumber(id) && isfinite(id->valuedouble)) || cJSON_IsString(id)))
         req->id = id;
     else if (id) {
-        *why = "\"id\" must be a number or a string";
+        *why = "\"id\" must be a finite number or a string";
         return MM_ERR_BAD_REQUEST;
     }
     double v;
@@ -212,7 +242,8 @@ mm_err mm_proto_parse_response(const char *line, size_t len, mm_response *out)
     if (!cJSON_IsObject(out->root))
         return MM_ERR_BAD_REQUEST;
     double d;
-    if (mm_json_num(out->root, "id", &d))
+    if (mm_json_num(out->root, "id", &d) && d >= 0 && d <= 9007199254740992.0 && /* 2^53 */
+        d == (double)(long long)d)
         out->id = (long)d;
     out->event = mm_json_str(out->root, "event");
     if (out->event)

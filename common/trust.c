@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -13,15 +12,15 @@
 mm_err mm_trust_socket_dir(const char *socket_path, char *why, size_t whylen)
 {
     char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], msg[400];
-    struct stat st;
     if (mm_dirname(socket_path, dir, sizeof(dir)) != MM_OK) {
         snprintf(why, whylen, "socket path %s is too long", socket_path);
         return MM_ERR_AGENT_UNREACHABLE;
     }
-    if (lstat(dir, &st) < 0 && errno == ENOENT)
-        return MM_ERR_IO; /* nothing there yet: no agent, and nobody else's either */
-    if (mm_private_dir(dir, 0, msg, sizeof(msg)) == MM_OK)
+    mm_err e = mm_private_dir(dir, 0, msg, sizeof(msg));
+    if (e == MM_OK)
         return MM_OK;
+    if (e == MM_ERR_IO && errno == ENOENT)
+        return MM_ERR_IO; /* nothing there yet: no agent, and nobody else's either */
     snprintf(why, whylen, "refusing to use the agent socket %s: %s. Someone else may "
              "control that directory: remove it if it is not yours, or point "
              "MIMIR_AGENT_SOCK into a private directory", socket_path, msg);

@@ -284,6 +284,8 @@ static mm_err setup(req *r, const mm_form *form, const mm_http_opts *o)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (o->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+    if (o->fresh_connect)
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "mimir-agent/" MIMIR_VERSION);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);

@@ -1,5 +1,5 @@
 /*
- * http.h - blocking HTTP for worker jobs, on libcurl.
+ * http.h - HTTP on libcurl's multi interface, driven by the event loop.
  *
  * Every transfer has a connect timeout and a total timeout; TLS peer and
  * host verification are always on (a profile may add a CA file); only
@@ -22,6 +22,7 @@
 typedef struct {
     const char *ca_file;  /* NULL: system trust store */
     int timeout_ms;       /* total; connect timeout is min(5 s, this) */
+    int fresh_connect;    /* never reuse a pooled connection (retry after a hang) */
 } mm_http_opts;
 
 typedef struct {

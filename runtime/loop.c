@@ -1,5 +1,6 @@
 /* loop.c - epoll loop with a sorted one-shot timer list (see loop.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -142,7 +143,7 @@ static void run_due_timers(mm_loop *l)
     }
 }
 
-void mm_loop_run(mm_loop *l)
+int mm_loop_run(mm_loop *l)
 {
     struct epoll_event evs[128];
     l->stop = 0;
@@ -150,11 +151,12 @@ void mm_loop_run(mm_loop *l)
         int timeout = -1;
         if (l->timers) {
             uint64_t now = mm_now_ms();
-            timeout = l->timers->when <= now ? 0 : (int)(l->timers->when - now);
+            uint64_t wait = l->timers->when <= now ? 0 : l->timers->when - now;
+            timeout = wait > INT_MAX ? INT_MAX : (int)wait;
         }
         int n = epoll_wait(l->epfd, evs, 128, timeout);
         if (n < 0 && errno != EINTR)
-            break;
+            return -1;
         for (int i = 0; i < n && !l->stop; i++) {
             int fd = evs[i].data.fd;
             /* A callback earlier in this batch may have closed fd. */
@@ -163,6 +165,7 @@ void mm_loop_run(mm_loop *l)
         }
         run_due_timers(l);
     }
+    return 0;
 }
 
 void mm_loop_stop(mm_loop *l) { l->stop = 1; }

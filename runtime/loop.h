@@ -27,7 +27,8 @@ void mm_loop_del_fd(mm_loop *loop, int fd);
 uint64_t mm_loop_add_timer(mm_loop *loop, uint64_t delay_ms, mm_timer_cb cb, void *data);
 void mm_loop_del_timer(mm_loop *loop, uint64_t id);
 
-void mm_loop_run(mm_loop *loop);
+/* Until mm_loop_stop: 0.  -1 with errno when epoll_wait itself fails. */
+int mm_loop_run(mm_loop *loop);
 void mm_loop_stop(mm_loop *loop);
 
 /* Milliseconds on CLOCK_BOOTTIME (counts suspended time). */

@@ -30,7 +30,13 @@
 #define MM_PROFILE_NAME_MAX 64
 #define MM_DEFAULT_SCOPE "openid offline_access"
 
-typedef enum { MM_KIND_OAUTH, MM_KIND_API_KEY } mm_kind;
+/* How a profile authenticates to its Mimir server:
+ *   oauth    OAuth 2.0 login at an identity provider, refreshed silently;
+ *   api-key  a key stored with set-api-key, sent as X-API-Key;
+ *   mimir    Mimir's own login (its dev-login password grant, or a token
+ *            imported from elsewhere), sent as a Bearer token;
+ *   none     the server runs with security off: no credential at all. */
+typedef enum { MM_KIND_OAUTH, MM_KIND_API_KEY, MM_KIND_MIMIR, MM_KIND_NONE } mm_kind;
 
 typedef struct {
     char *name;

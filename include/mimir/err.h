@@ -34,6 +34,8 @@ typedef enum {
     MM_ERR_STORE,             /* keyring refused an operation */
     MM_ERR_CONFIG,            /* config file invalid */
     MM_ERR_UNKNOWN_LOGIN,     /* login_wait for an id the agent does not know */
+    MM_ERR_BUSY,              /* connection limit reached; try again */
+    MM_ERR_AGENT_RUNNING,     /* another agent already serves this socket */
     MM_ERR_AGENT_UNREACHABLE, /* helper only: no agent could be reached */
     MM_ERR_USAGE,             /* helper only: bad command line */
     MM_ERR_IO,                /* local I/O failure */

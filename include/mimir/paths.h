@@ -29,7 +29,7 @@ mm_err mm_dirname(const char *path, char *buf, size_t len);
  * group/other access, creating it (mode 0700, parents as needed) when
  * create is set.  A directory that exists with wrong owner or mode is
  * refused, never silently fixed: someone else may control it.  On failure
- * a message is written to why.
+ * a message is written to why; MM_ERR_IO leaves errno as lstat set it.
  */
 mm_err mm_private_dir(const char *dir, int create, char *why, size_t whylen);
 

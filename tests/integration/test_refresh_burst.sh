@@ -43,7 +43,8 @@ track_pid "$lc"
 _all_connected() { (($(agent_fds) >= fds0 + N)) || pid_gone "$1"; }
 wait_for "the agent to accept $N connections" 30 _all_connected "$lc"
 pid_gone "$lc" && fail "loadclient ended while the IdP was paused: $(cat "$MM_TMP/lc.out" "$MM_TMP/lc.err")"
-sleep 0.5 # let the agent read the requests (all wait on the one refresh)
+_all_parked() { [[ $(pstatus work .waiters) == "$N" ]]; }
+wait_for "all $N requests to wait on the one refresh (status waiters)" 30 _all_parked
 assert_eq refreshing "$(pstatus work .state)" "state while the IdP is paused"
 pid_gone "$lc" && fail "requests were answered while the refresh could not finish: $(cat "$MM_TMP/lc.out" "$MM_TMP/lc.err")"
 idp_resume
@@ -74,7 +75,7 @@ burst_client "$N" "{\"v\":1,\"id\":1,\"op\":\"token\",\"min_ttl\":$((TTL - 1))}"
 bc=$!
 track_pid "$bc"
 wait_for "the agent to accept $N connections" 30 _all_connected "$bc"
-sleep 0.5
+wait_for "all $N requests to wait on the one refresh (status waiters)" 30 _all_parked
 pid_gone "$bc" && fail "the burst ended while the IdP was paused: $(cat "$MM_TMP/burst.json")"
 assert_eq refreshing "$(pstatus work .state)" "state while the IdP is paused"
 idp_resume

@@ -19,7 +19,8 @@ kill -STOP "$MM_KEYRING_PID"
 start_agent
 assert_eq loading "$(pstate work)" "state while the keyring does not answer"
 bg_helper early token
-sleep 0.3
+_parked() { [[ $(pstatus work .waiters) == 1 ]]; }
+wait_for "the request to wait on the loading profile (status waiters)" 10 _parked
 pid_gone "${MM_BG_PID[early]}" && { kill -CONT "$MM_KEYRING_PID"; fail "token was answered before the keyring was read: $(cat "$MM_TMP/early.err")"; }
 kill -CONT "$MM_KEYRING_PID"
 bg_wait early 20

@@ -59,7 +59,7 @@ assert_contains "$ERR" "standard input"
 assert_exit 2 helper set-api-key </dev/null
 assert_contains "$ERR" "no API key"
 assert_exit 1 helper set-api-key <<<"has space inside"
-assert_contains "$ERR" "printable"
+assert_contains "$ERR" "bearer token"
 assert_exit 0 helper token
 assert_eq "$KEY" "$OUT" "a refused set-api-key must leave the old key in place"
 

@@ -34,15 +34,23 @@ write_apikey_config
 start_agent
 helper set-api-key >/dev/null <<<"path_test_key_0123456789"
 
-log "token under strace: no file opened, one AF_UNIX connection to the agent"
+log "token under strace: no file opened, the socket directory checked, one AF_UNIX connection"
 trace=$MM_TMP/token.trace
 MIMIR_NO_AUTOSTART=1 strace -f -qq -o "$trace" -e trace=%file,%network "$H" token >"$MM_TMP/out" ||
     fail "helper token failed under strace: $(cat "$trace")"
 assert_eq "path_test_key_0123456789" "$(cat "$MM_TMP/out")" "token under strace"
 # Loading a dynamic build's libraries is the loader's business, not the token path's.
-opened=$(grep -E '^[0-9]+ +(open|openat|creat|stat|newfstatat|access|readlink)' "$trace" |
-    grep -vE '"/etc/ld\.so\.(cache|preload)"|/lib[^"]*/(libc|libcjson)\.so|"/proc/self/exe"|"", ' || true)
+# The one file access of its own is the trust check: an lstat of the socket's
+# directory (owned by us, 0700, not a symlink) before anything is sent.
+sockdir=$(dirname "$MIMIR_AGENT_SOCK")
+checks=$(grep -cE "^[0-9]+ +(newfstatat|lstat)\((AT_FDCWD, )?\"$sockdir\".*AT_SYMLINK_NOFOLLOW|^[0-9]+ +lstat\(\"$sockdir\"" "$trace" || true)
+assert_eq 1 "$checks" "lstat calls on the socket directory (the trust check)"
+opened=$(grep -E '^[0-9]+ +(open|openat|creat|stat|newfstatat|lstat|access|readlink)' "$trace" |
+    grep -vE '"/etc/ld\.so\.(cache|preload)"|/lib[^"]*/(libc|libcjson)\.so|"/proc/self/exe"|"", ' |
+    grep -vF "\"$sockdir\"" || true)
 [[ -z $opened ]] || fail "the token path touched files: $opened"
+grep -qE '^[0-9]+ +getsockopt\([0-9]+, SOL_SOCKET, SO_PEERCRED' "$trace" ||
+    fail "the token path did not check the agent's peer credentials: $(grep -E 'getsockopt|connect' "$trace")"
 sockets=$(grep -cE '^[0-9]+ +socket\(' "$trace" || true)
 assert_eq 1 "$sockets" "sockets the token path opened"
 grep -qE "^[0-9]+ +socket\(AF_UNIX" "$trace" || fail "the token path's socket is not AF_UNIX: $(grep socket "$trace")"

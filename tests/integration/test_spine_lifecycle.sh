@@ -20,7 +20,7 @@ assert_exit 2 "$MM_BUILD/mimir-agent" --bogus
 assert_exit 2 "$MM_BUILD/mimir-agent" --foreground extra-arg
 assert_contains "$ERR" "unexpected argument 'extra-arg'"
 assert_exit 2 "$MM_BUILD/mimir-agent" --foreground --idle-timeout 0
-assert_contains "$ERR" "timeouts: idle and login 1..86400"
+assert_contains "$ERR" "idle and login 1..86400"
 assert_exit 2 "$MM_BUILD/mimir-agent" --foreground --idle-timeout 3000000
 assert_exit 2 "$MM_BUILD/mimir-agent" --foreground --http-timeout 601
 assert_exit 2 "$MM_BUILD/mimir-agent" --foreground --socket relative.sock
@@ -65,13 +65,13 @@ assert_exit 0 helper set-api-key <<<"$KEY"
 assert_exit 0 helper token
 assert_eq "$KEY" "$OUT"
 
-log "a second agent on the same socket refuses to start"
+log "a second agent on the same socket refuses to start, with an exit status of its own (3)"
 first=$MM_AGENT_PID
-assert_exit 1 timeout 10 "$MM_BUILD/mimir-agent" --foreground
+assert_exit 3 timeout 10 "$MM_BUILD/mimir-agent" --foreground
 assert_contains "$ERR" "already running"
 assert_contains "$ERR" "pid $first"
 # daemon mode reports the failure through its exit status too
-assert_exit 1 timeout 10 "$MM_BUILD/mimir-agent"
+assert_exit 3 timeout 10 "$MM_BUILD/mimir-agent"
 assert_contains "$ERR" "already running"
 assert_exit 0 helper token
 assert_eq "$KEY" "$OUT" "the first agent must keep its socket"

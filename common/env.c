@@ -1,0 +1,34 @@
+/* env.c - the agent's allow-listed environment (see env.h). */
+#include <string.h>
+
+#include "mimir/env.h"
+
+/* What the agent needs: where things are (HOME, XDG_*, PATH), the session
+ * bus for the keyring, the display and $BROWSER for opening a login page,
+ * TLS trust and proxies for reaching the IdP, locale and time zone, its own
+ * settings (config.h names them; MIMIR_TEST_* drive the test suite's browser),
+ * and systemd's socket activation.  Nothing else: a variable of the user's
+ * that merely starts with MIMIR_ may hold a server secret. */
+static const char *const names[] = {
+    "HOME", "PATH", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+    "DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "BROWSER",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "http_proxy", "https_proxy",
+    "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "all_proxy",
+    "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "GNOME_KEYRING_CONTROL",
+    "MIMIR_AGENT_SOCK", "MIMIR_CONFIG", "MIMIR_URL", "MIMIR_OAUTH_ISSUER",
+    "MIMIR_OAUTH_CLIENT_ID", "MIMIR_OAUTH_SCOPE", "MIMIR_OAUTH_AUDIENCE", NULL};
+static const char *const prefixes[] = {"XDG_", "LC_", "MIMIR_TEST_", NULL};
+
+int mm_env_allowed(const char *entry)
+{
+    size_t n = strcspn(entry, "=");
+    if (!entry[n])
+        return 0;
+    for (int i = 0; names[i]; i++)
+        if (strlen(names[i]) == n && !strncmp(entry, names[i], n))
+            return 1;
+    for (int i = 0; prefixes[i]; i++)
+        if (!strncmp(entry, prefixes[i], strlen(prefixes[i])))
+            return 1;
+    return 0;
+}

@@ -1,0 +1,17 @@
+/*
+ * env.h - the environment mimir-agent runs with: an allow-list.
+ *
+ * The agent lives for days and is often started by an MCP client, whose
+ * environment carries that client's own secrets (ANTHROPIC_API_KEY,
+ * GITHUB_TOKEN, ...).  The agent needs none of them, and whatever it
+ * starts (the browser opener) must not inherit them either.  So the helper
+ * starts it with only the variables below, and the agent drops (and wipes)
+ * every other one it was given by anything else.
+ */
+#ifndef MIMIR_ENV_H
+#define MIMIR_ENV_H
+
+/* 1 when the "NAME=value" entry may stay in the agent's environment. */
+int mm_env_allowed(const char *entry);
+
+#endif
