@@ -281,6 +281,11 @@ mm_err mm_oauth_parse_token(const mm_http_resp *r, time_t sent_at, mm_tokens *t,
                           : NULL;
     if (bad) {
         snprintf(why, whylen, "identity provider sent a token response with %s", bad);
+        /* An IdP that rotates has already killed the refresh token we sent:
+         * a usable new one is kept even from an answer refused otherwise,
+         * or refusing the answer would end the session. */
+        if (rt && mm_policy_credential_ok(rt))
+            t->refresh = mm_secret_from_str(rt);
         cJSON_Delete(doc);
         return MM_ERR_IDP;
     }

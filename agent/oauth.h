@@ -77,7 +77,9 @@ void mm_tokens_free(mm_tokens *t);
  * MM_ERR_IDP with t->error set; 5xx and garbage give MM_ERR_IDP with
  * t->error MM_OAUTH_ERR_NONE (retryable).  The lifetime is clamped
  * (policy.h) and the access token must be a b64token: a token that could
- * inject a header is refused here, before anyone stores or serves it.
+ * inject a header is refused here, before anyone stores or serves it.  A
+ * valid refresh_token in an answer refused for such reasons is still handed
+ * over in t->refresh (with MM_ERR_IDP): the IdP may have rotated already.
  */
 mm_err mm_oauth_parse_token(const mm_http_resp *r, time_t sent_at, mm_tokens *t, char *why,
                             size_t whylen);

@@ -158,7 +158,7 @@ void mm_profile_renew_in(mm_profile *p, uint64_t delay_ms)
 {
     mm_profile_renew_cancel(p);
     p->renew.timer = mm_loop_add_timer(p->agent->loop, delay_ms, renew_fired, p);
-    p->renew.next_at = time(NULL) + (time_t)((delay_ms + 999) / 1000);
+    p->renew.next_at = time(NULL) + (time_t)(delay_ms / 1000);
 }
 
 static int64_t wall_ms(void)

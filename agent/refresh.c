@@ -189,6 +189,15 @@ static void refreshed(mm_flow *f)
         session_ended(p);
         return;
     }
+    /* A refused answer that still carried a rotated refresh token: the old
+     * one is dead at the IdP, so the new one is kept and stored. */
+    mm_secret *rt = f->tokens.refresh;
+    if (rt && !mm_secret_equal(p->cred->data, rt->data)) {
+        mm_secret_clear(&p->cred);
+        p->cred = rt;
+        f->tokens.refresh = NULL;
+        persist(p, retry_stored);
+    }
     /* A hung or dropped connection: while callers wait, try once more at
      * once on a new connection rather than make them wait for the backoff. */
     if ((f->err == MM_ERR_TIMEOUT || f->err == MM_ERR_NETWORK) && p->waiters &&

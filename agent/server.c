@@ -41,10 +41,10 @@
 #include "secret.h"
 #include "server.h"
 
-#define OUT_HIGH (256u * 1024)          /* stop reading this connection above */
-#define OUT_LOW (64u * 1024)            /* ... and start again below */
+#define OUT_HIGH (128u * 1024)          /* stop reading this connection above */
+#define OUT_LOW (32u * 1024)            /* ... and start again below */
 #define OUT_MAX (1024u * 1024)          /* a subscriber that lets events pile up */
-#define OUT_BUDGET (32u * 1024 * 1024)  /* all connections together */
+#define OUT_BUDGET (16u * 1024 * 1024)  /* all connections together */
 #define SWEEP_MS 1000
 #define REFUSAL_LOG_MS 10000
 
@@ -367,9 +367,9 @@ static long next_line(const mm_conn *c, size_t off)
                                                                        : -1;
 }
 
-/* Dispatch buffered lines until one holds the connection or output backs
- * up.  Returns -1 when the connection was closed (and maybe freed). */
-static int conn_process(mm_conn *c)
+/* Dispatch the lines in c->in from the start until one holds the
+ * connection or output backs up; then drop what was dispatched. */
+static void dispatch(mm_conn *c)
 {
     size_t off = 0;
     long len;
@@ -385,17 +385,33 @@ static int conn_process(mm_conn *c)
         sodium_memzero(c->in + c->in_len, off);
     }
     c->partial_since = c->in_len ? (c->partial_since ? c->partial_since : mm_now_ms()) : 0;
-    if (c->state == CONN_OPEN && !c->parked && c->in_len >= MM_PROTO_MAX_LINE) {
+    if (c->state == CONN_OPEN && !c->parked && c->in_len >= MM_PROTO_MAX_LINE &&
+        next_line(c, 0) < 0) {
         conn_queue(c, mm_proto_reply_err(NULL, MM_ERR_TOO_LARGE,
                                          "request line exceeds 65536 bytes; closing"));
         c->state = CONN_DRAINING;
     }
     if (c->state == CONN_OPEN && !c->parked && c->eof && !c->in_len)
         c->state = CONN_DRAINING; /* peer is done and every request has its answer */
-    if (!c->parked)
-        return conn_flush(c);
-    conn_update_events(c);
-    return 0;
+}
+
+/* Answer what is buffered and send it, as long as the output keeps
+ * draining: requests read while the replies backed up wait in c->in, where
+ * no EPOLLIN will announce them.  Returns -1 when the connection was closed
+ * (and maybe freed). */
+static int conn_process(mm_conn *c)
+{
+    for (;;) {
+        dispatch(c);
+        if (c->parked) {
+            conn_update_events(c);
+            return 0;
+        }
+        if (conn_flush(c) < 0)
+            return -1;
+        if (c->state != CONN_OPEN || paused(c) || next_line(c, 0) < 0)
+            return 0;
+    }
 }
 
 void mm_conn_release(mm_conn *c)
@@ -442,10 +458,10 @@ static void conn_io(mm_loop *loop, int fd, uint32_t events, void *data)
     (void)loop, (void)fd;
     mm_conn *c = data;
     if (events & EPOLLOUT) {
-        int was_paused = paused(c);
         if (conn_flush(c) < 0)
             return;
-        if (was_paused && !c->parked && out_pending(c) < OUT_LOW && conn_process(c) < 0)
+        /* Below the low-water mark: go on with what was read meanwhile. */
+        if (c->in_len && !c->parked && out_pending(c) < OUT_LOW && conn_process(c) < 0)
             return;
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {

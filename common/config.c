@@ -86,6 +86,18 @@ static int is_url(const char *s)
     return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
 }
 
+/* "user@" in the authority: never needed, only ever a disguise for the host
+ * (the agent refuses such URLs too, judging them with curl's own parser). */
+static int has_userinfo(const char *url)
+{
+    const char *auth = strstr(url, "://");
+    if (!auth)
+        return 0;
+    auth += 3;
+    size_t n = strcspn(auth, "/?#");
+    return memchr(auth, '@', n) != NULL;
+}
+
 /* Copy an optional string member; a present member of another type is an error. */
 static mm_err take_str(const cJSON *obj, const char *key, char **out, const char *path,
                        const char *pname, char *why, size_t whylen)
@@ -206,6 +218,9 @@ static mm_err check_profile(const mm_profile_cfg *p, const char *path, char *why
         if (urls[i][1] && !is_url(urls[i][1]))
             return fail(why, whylen, path, "profiles.%s.%s: must be an http(s) URL", p->name,
                         urls[i][0]);
+        else if (urls[i][1] && has_userinfo(urls[i][1]))
+            return fail(why, whylen, path, "profiles.%s.%s: user information (\"...@\") is "
+                        "not allowed in a URL", p->name, urls[i][0]);
     if (p->kind != MM_KIND_OAUTH && p->kind != MM_KIND_API_KEY && !p->server_url)
         return fail(why, whylen, path, "profiles.%s.server_url: required for kind \"%s\"",
                     p->name, mm_kind_name(p->kind));

@@ -336,34 +336,46 @@ void mm_http_start(mm_http *h, const char *url, const mm_form *form, const mm_ht
 
 /* localhost, [::1] or an IPv4 literal in 127.0.0.0/8: never a DNS name
  * that merely starts with "127." */
-static int loopback_host(const char *h, size_t n)
+static int loopback_host(const char *h)
 {
-    char ip[INET_ADDRSTRLEN];
     struct in_addr a;
-    if ((n == 9 && !strncasecmp(h, "localhost", 9)) || (n == 5 && !strncmp(h, "[::1]", 5)))
-        return 1;
-    if (n >= sizeof(ip))
-        return 0;
-    memcpy(ip, h, n);
-    ip[n] = '\0';
-    return inet_pton(AF_INET, ip, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+    return !strcasecmp(h, "localhost") || !strcmp(h, "[::1]") ||
+           (inet_pton(AF_INET, h, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127);
 }
 
+/*
+ * The URL is parsed by curl itself (curl_url), so the host judged here is
+ * the host curl will connect to: a hand-made parse once took
+ * "http://127.0.0.1:1@evil/" for loopback while curl went to "evil".
+ * Userinfo is refused outright: no URL the agent uses needs it, and it
+ * only ever serves to disguise a host.  Redirects are never followed
+ * (CURLOPT_FOLLOWLOCATION is off), so nothing can move a request carrying
+ * a code or a token to another host or from https to http.
+ */
 mm_err mm_url_check_secure(const char *url, char *why, size_t whylen)
 {
-    if (!strncasecmp(url, "https://", 8))
-        return MM_OK;
-    if (!strncasecmp(url, "http://", 7)) {
-        const char *h = url + 7;
-        size_t n = strcspn(h, ":/?#");
-        if (h[0] == '[')
-            n = strcspn(h, "]") + 1;
-        if (loopback_host(h, n))
-            return MM_OK;
-        snprintf(why, whylen, "refusing plain http to %s: only https, or http on the "
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *user = NULL, *pass = NULL;
+    mm_err e = MM_ERR_INSECURE_ISSUER;
+    if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        snprintf(why, whylen, "%.300s is not a valid absolute URL", url);
+    else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+             curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK)
+        snprintf(why, whylen, "refusing %.300s: user information (\"...@\") in a URL is not "
+                 "allowed", url);
+    else if (!strcmp(scheme, "https") || (!strcmp(scheme, "http") && loopback_host(host)))
+        e = MM_OK;
+    else if (!strcmp(scheme, "http"))
+        snprintf(why, whylen, "refusing plain http to %.300s: only https, or http on the "
                  "loopback interface, may carry credentials", url);
-        return MM_ERR_INSECURE_ISSUER;
-    }
-    snprintf(why, whylen, "unsupported URL scheme in %s (https required)", url);
-    return MM_ERR_INSECURE_ISSUER;
+    else
+        snprintf(why, whylen, "unsupported URL scheme in %.300s (https required)", url);
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(user);
+    curl_free(pass);
+    curl_url_cleanup(u);
+    return e;
 }

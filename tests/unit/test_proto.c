@@ -482,6 +482,38 @@ static void test_response_malformed(void **state)
     mm_response_free(&r);
 }
 
+/* Ids no integer holds, or no number at all, and text that is not UTF-8:
+ * found by fuzzing (a float-to-integer overflow in the reply parser) and by
+ * review (invalid UTF-8 stored and echoed, -1e400 echoed as null). */
+static void test_hostile_numbers_and_text(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {"555555500140689555555070", "-1e400", "1e400",
+                                      "1e17", "-1", "0.5"};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        char l[128];
+        snprintf(l, sizeof(l), "{\"v\":1,\"id\":%s,\"ok\":true}", ids[i]);
+        mm_response r;
+        assert_int_equal(mm_proto_parse_response(l, strlen(l), &r), MM_OK);
+        assert_int_equal(r.id, -1); /* not an id this client sent */
+        mm_response_free(&r);
+    }
+    expect_fail("{\"v\":1,\"id\":-1e400,\"op\":\"hello\"}", MM_ERR_BAD_REQUEST);
+    expect_fail("{\"v\":1,\"id\":1e400,\"op\":\"hello\"}", MM_ERR_BAD_REQUEST);
+    static const char *const text[] = {
+        "{\"v\":1,\"op\":\"hello\",\"x\":\"\xff\"}",          /* not UTF-8 at all */
+        "{\"v\":1,\"op\":\"hello\",\"x\":\"\xc0\xaf\"}",      /* overlong '/' */
+        "{\"v\":1,\"op\":\"hello\",\"x\":\"\xed\xa0\x80\"}",  /* a surrogate */
+        "{\"v\":1,\"op\":\"hello\",\"x\":\"\xf4\x90\x80\x80\"}", /* > U+10FFFF */
+        "{\"v\":1,\"op\":\"hello\",\"x\":\"\xe2\x82\"}",      /* truncated */
+    };
+    for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+        expect_fail(text[i], MM_ERR_BAD_REQUEST);
+    parsed p = parse("{\"v\":1,\"op\":\"hello\",\"x\":\"caf\xc3\xa9 \xf0\x9f\x94\x91\"}");
+    assert_int_equal(p.err, MM_OK); /* real UTF-8 is fine */
+    mm_request_free(&p.req);
+}
+
 /* ---- the error table ---------------------------------------------------- */
 
 static void test_err_codes_distinct_and_roundtrip(void **state)
@@ -593,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_response_ok),
         cmocka_unit_test(test_response_errors),
         cmocka_unit_test(test_response_malformed),
+        cmocka_unit_test(test_hostile_numbers_and_text),
         cmocka_unit_test(test_err_codes_distinct_and_roundtrip),
         cmocka_unit_test(test_exit_statuses),
         cmocka_unit_test(test_op_names),
