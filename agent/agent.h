@@ -17,6 +17,7 @@
 typedef struct mm_agent mm_agent;
 struct mm_profile;
 struct mm_server;
+struct mm_desktop;
 
 /* Filled in by the ops layer (ops.c); profile.c calls them, so that it
  * never needs to know who listens. */
@@ -30,8 +31,10 @@ struct mm_agent {
     struct mm_server *server;
     mm_worker *worker;
     mm_http *http;
+    struct mm_desktop *desktop; /* notifications; NULL when it could not start */
     mm_agent_hooks hooks;
     char config_path[4096];
+    char vault_path[4096];
     mm_config cfg;
     struct mm_profile *profiles;
     int stopping;            /* the loop has ended: start nothing new */

@@ -8,7 +8,7 @@
 
 #define META_TTL 3600
 
-enum { ST_RESOURCE, ST_PRM, ST_OIDC, ST_AS, ST_MAIN, ST_JWKS };
+enum { ST_RESOURCE, ST_PRM, ST_OIDC, ST_AS, ST_MAIN, ST_JWKS, ST_MIMIR };
 
 /* Discovery documents and JWKS per issuer (or per MCP server URL when the
  * issuer is discovered).  Loop thread only. */
@@ -115,6 +115,7 @@ static void flow_free(mm_flow *f)
     mm_tokens_free(&f->tokens);
     mm_jwt_claims_free(&f->claims);
     mm_device_auth_free(&f->dev);
+    mm_mimir_config_free(&f->mimir);
     mm_secret_free(f->secret);
     free(f->nonce);
     free(f->found_issuer);
@@ -132,6 +133,15 @@ static void complete(mm_flow *f, mm_err e)
     if (f->meta_dirty && f->have_meta)
         cache_put(f->cache_key, &f->meta);
     f->done(f);
+    if (f->release)
+        f->release(f->owner);
+    flow_free(f);
+}
+
+void mm_flow_discard(mm_flow *f)
+{
+    if (!f)
+        return;
     if (f->release)
         f->release(f->owner);
     flow_free(f);
@@ -189,9 +199,29 @@ static void discover(mm_flow *f)
     }
 }
 
+/* Mimir's own endpoints, at the server's root: no discovery. */
+static void mimir_step(mm_flow *f)
+{
+    char url[2048];
+    int password = f->kind == MM_FLOW_PASSWORD;
+    if (!f->server_url ||
+        mm_mimir_url(f->server_url, password ? "/auth/token" : "/auth/config", url,
+                     sizeof(url)) != MM_OK) {
+        snprintf(f->why, sizeof(f->why), "%s is not a valid server URL",
+                 f->server_url ? f->server_url : "(none)");
+        f->step = ST_MIMIR;
+        mm_http_start(f->h, "invalid:", NULL, &f->http, on_http, f); /* fails from the loop */
+        return;
+    }
+    f->http.json_body = password;
+    request(f, ST_MIMIR, url, password ? &f->form : NULL);
+}
+
 void mm_flow_submit(mm_flow *f)
 {
-    if (f->have_meta)
+    if (f->kind == MM_FLOW_MIMIR_CONFIG || f->kind == MM_FLOW_PASSWORD)
+        mimir_step(f);
+    else if (f->have_meta)
         main_step(f);
     else
         discover(f);
@@ -274,6 +304,11 @@ static void on_http(void *arg, mm_err e, mm_http_resp *r, const char *why)
             verify(f);
             return;
         }
+        break;
+    case ST_MIMIR:
+        e = f->kind == MM_FLOW_PASSWORD
+                ? mm_mimir_parse_token(r, f->sent_at, &f->tokens, f->why, sizeof(f->why))
+                : mm_mimir_parse_config(r, f->url, &f->mimir, f->why, sizeof(f->why));
         break;
     case ST_MAIN:
         if (f->kind == MM_FLOW_TOKEN) {

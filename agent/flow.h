@@ -19,6 +19,7 @@
 
 #include "http.h"
 #include "jwt.h"
+#include "mimirapi.h"
 #include "oauth.h"
 
 typedef enum {
@@ -26,6 +27,8 @@ typedef enum {
     MM_FLOW_TOKEN, /* code exchange, refresh or device poll: the form says which */
     MM_FLOW_DEVICE_AUTH,
     MM_FLOW_REVOKE,
+    MM_FLOW_MIMIR_CONFIG, /* GET the Mimir server's /auth/config (no OAuth at all) */
+    MM_FLOW_PASSWORD,     /* Mimir's password grant: the form is the JSON body */
 } mm_flow_kind;
 
 /* Where a flow goes and how. */
@@ -67,12 +70,16 @@ struct mm_flow {
     mm_tokens tokens;
     mm_jwt_claims claims;
     mm_device_auth dev;
+    mm_mimir_config mimir;
 };
 
 mm_flow *mm_flow_new(mm_http *h, const mm_flow_target *t, mm_flow_kind kind,
                      void (*done)(mm_flow *f), void *arg);
-/* Starts the flow; done() runs from a later loop turn, exactly once. */
+/* Starts the flow; done() runs exactly once, from a later loop turn (but for
+ * a discovery the metadata cache answers at once). */
 void mm_flow_submit(mm_flow *f);
+/* Drop a flow that was never submitted (its release runs; done does not). */
+void mm_flow_discard(mm_flow *f);
 
 /* The metadata cache (discovery documents and JWKS), loop thread only. */
 const mm_oauth_meta *mm_flow_cache_get(const char *key); /* NULL: none or stale */

@@ -213,6 +213,15 @@ static int aud_ok(const cJSON *claims, const char *client_id)
     return found && (n == 1 || (azp && !strcmp(azp, client_id)));
 }
 
+/* A time claim as time_t.  Claims are JSON doubles: converting an absurd
+ * one (1e300 passes the "exp" check) would be undefined, so it is clamped
+ * to 0..9999-12-31 first. */
+static time_t claim_time(double t)
+{
+    const double max = 253402300799.0;
+    return t <= 0 ? 0 : t >= max ? (time_t)max : (time_t)t;
+}
+
 static mm_err check_claims(const cJSON *c, const mm_jwt_expect *x, mm_jwt_claims *out,
                            char *why, size_t whylen)
 {
@@ -235,8 +244,8 @@ static mm_err check_claims(const cJSON *c, const mm_jwt_expect *x, mm_jwt_claims
             return bad(why, whylen, "\"nonce\" does not match this login");
     }
     out->sub = strdup(sub);
-    out->exp = (time_t)exp;
-    out->iat = (time_t)iat;
+    out->exp = claim_time(exp);
+    out->iat = claim_time(iat);
     return out->sub ? MM_OK : MM_ERR_NOMEM;
 }
 
@@ -258,6 +267,27 @@ mm_err mm_jwt_verify(const char *jwt, const cJSON *jwks, const mm_jwt_expect *x,
     cJSON_Delete(hdr);
     cJSON_Delete(body);
     return e;
+}
+
+int mm_jwt_peek(const char *jwt, mm_jwt_claims *claims)
+{
+    memset(claims, 0, sizeof(*claims));
+    const char *d1 = strchr(jwt, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    cJSON *body = d2 && !strchr(d2 + 1, '.') ? decode_json_part(d1 + 1, (size_t)(d2 - d1 - 1))
+                                             : NULL;
+    if (!body)
+        return -1;
+    double exp, iat;
+    const char *sub = mm_json_str(body, "sub");
+    if (!sub)
+        sub = mm_json_str(body, "username");
+    claims->sub = sub ? strdup(sub) : NULL;
+    if (mm_json_num(body, "exp", &exp))
+        claims->exp = claim_time(exp);
+    if (mm_json_num(body, "iat", &iat))
+        claims->iat = claim_time(iat);
+    cJSON_Delete(body);
+    return 0;
 }
 
 void mm_jwt_claims_free(mm_jwt_claims *c)

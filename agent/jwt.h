@@ -38,4 +38,10 @@ mm_err mm_jwt_verify(const char *jwt, const cJSON *jwks, const mm_jwt_expect *x,
                      mm_jwt_claims *claims, int *unknown_kid, char *why, size_t whylen);
 void mm_jwt_claims_free(mm_jwt_claims *c);
 
+/* Read sub (or username), exp and iat of a JWT without verifying it: for
+ * tokens only their issuer can verify (Mimir's own HS256 tokens), to learn
+ * when to renew them and whom they name, never to trust them.  -1 when it
+ * is no JWT; absent claims stay 0/NULL. */
+int mm_jwt_peek(const char *jwt, mm_jwt_claims *claims);
+
 #endif

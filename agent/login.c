@@ -38,6 +38,8 @@ struct mm_login {
     mm_flow *flow; /* the flow in flight: its completion finds the login by it */
     int saving;    /* the keyring write of the new tokens is in flight */
     mm_device_auth dev;
+    mm_secret *password; /* Mimir's login: kept only when it is to be remembered */
+    char *username;
     uint64_t deadline_timer, poll_timer;
     time_t expires_at;
     mm_login_listener *starters; /* waiting for the challenge */
@@ -100,6 +102,8 @@ static void login_free(mm_login *l)
     mm_loop_del_timer(loop, l->deadline_timer);
     mm_loop_del_timer(loop, l->poll_timer);
     mm_secret_free(l->verifier);
+    mm_secret_free(l->password);
+    free(l->username);
     mm_device_auth_free(&l->dev);
     sodium_memzero(l->state, sizeof(l->state));
     sodium_memzero(l->nonce, sizeof(l->nonce));
@@ -528,6 +532,57 @@ mm_err mm_login_start(mm_profile *p, const mm_login_opts *o, mm_login_listener *
     push(&l->starters, starter);
     mm_profile_set_state(p, MM_PS_LOGGING_IN, MM_OK, NULL);
     start_flow(l);
+    return MM_OK;
+}
+
+/* ---- Mimir's own login ----------------------------------------------------------- */
+
+static void password_done(mm_flow *f)
+{
+    mm_login *l = login_of(f);
+    mm_profile *p = f->owner;
+    if (!l)
+        return;
+    l->exchanging = 0;
+    if (f->err != MM_OK) {
+        int refused = f->tokens.error == MM_OAUTH_ERR_INVALID_GRANT;
+        finish(l, refused ? MM_ERR_ACCESS_DENIED : f->err,
+               refused ? "the server refused the username or password" : f->why);
+        return;
+    }
+    mm_profile_adopt_tokens(p, &f->tokens, l->username);
+    mm_secret_clear(&p->cred);
+    p->cred = l->password; /* NULL unless remembered */
+    l->password = NULL;
+    l->saving = 1;
+    mm_profile_store(p, MM_STORE_SAVE, mm_profile_make_doc(p, p->cred ? p->cred->data : NULL),
+                     saved, NULL);
+}
+
+mm_err mm_login_password(mm_profile *p, const mm_login_opts *o, const char *username,
+                         const char *password, int remember, mm_login_listener *starter)
+{
+    if (p->cfg->kind != MM_KIND_MIMIR)
+        return MM_ERR_WRONG_KIND;
+    if (p->login)
+        return MM_ERR_LOGIN_IN_PROGRESS;
+    mm_login *l = login_new(p, o);
+    if (!l)
+        return MM_ERR_NOMEM;
+    mm_flow *f = mm_profile_flow(p, MM_FLOW_PASSWORD, password_done, NULL);
+    if (!f || !(l->username = strdup(username)) ||
+        (remember && !(l->password = mm_secret_from_str(password)))) {
+        mm_flow_discard(f);
+        login_free(l);
+        return MM_ERR_NOMEM;
+    }
+    mm_mimir_password_body(&f->form, username, password);
+    mm_profile_hold(p);
+    p->login = l;
+    push(&l->waiters, starter); /* no challenge: the starter hears the outcome */
+    mm_profile_set_state(p, MM_PS_LOGGING_IN, MM_OK, NULL);
+    l->exchanging = 1;
+    submit(l, f);
     return MM_OK;
 }
 

@@ -47,6 +47,13 @@ struct mm_login_listener {
  * not log in; else MM_OK and the starter hears of it later. */
 mm_err mm_login_start(mm_profile *p, const mm_login_opts *o, mm_login_listener *starter);
 
+/* Mimir's own login (kind "mimir"): the password grant at the server.  The
+ * starter hears only the outcome (there is nothing for the user to do).  The
+ * password is kept (in the keyring, to renew the token) only when remember
+ * is set.  A refused password gives MM_ERR_ACCESS_DENIED and stores nothing. */
+mm_err mm_login_password(mm_profile *p, const mm_login_opts *o, const char *username,
+                         const char *password, int remember, mm_login_listener *starter);
+
 /* Wait for login `id` to end: 1 when parked (the listener will hear), 0
  * when it has already ended (its outcome is p->last_login), -1 when this
  * profile knows no such login. */

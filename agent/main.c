@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "desktop.h"
 #include "flow.h"
 #include "log.h"
 #include "mimir/env.h"
@@ -153,6 +154,8 @@ static int parse_args(int argc, char **argv, options *o, mm_agent *a)
                          "than 107 bytes)");
     if (!a->config_path[0] && mm_config_path(a->config_path, sizeof(a->config_path)) != MM_OK)
         return bad_usage("cannot derive the config path: set MIMIR_CONFIG or HOME");
+    if (mm_vault_path(a->vault_path, sizeof(a->vault_path)) != MM_OK)
+        return bad_usage("cannot derive the vault path: set XDG_DATA_HOME or HOME");
     /* Daemonizing changes to "/": anchor relative paths to where we started. */
     if (absolutize(a->config_path, sizeof(a->config_path)) < 0 ||
         (o->log_file && absolutize(o->log_file_buf, sizeof(o->log_file_buf)) < 0))
@@ -347,6 +350,8 @@ static mm_server *start(mm_agent *a, const options *o, int lfd, rlim_t nofile, i
     if (!a->http)
         return NULL;
     mm_ops_init(a);
+    if (!(a->desktop = mm_desktop_new(a->loop, mm_ops_signin, a)))
+        mm_warn("desktop notifications are off: cannot start their thread");
     char why[600];
     if (mm_profiles_load(a, why, sizeof(why)) != MM_OK)
         mm_error("%s (starting with no profiles; fix the file and send SIGHUP or run "
@@ -370,6 +375,7 @@ static void stop(mm_agent *a)
     mm_store_cancel_all();
     mm_http_free(a->http);
     mm_worker_free(a->worker);
+    mm_desktop_free(a->desktop);
     mm_profiles_free(a);
     mm_flow_cache_clear();
 }

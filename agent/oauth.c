@@ -193,7 +193,7 @@ void mm_tokens_free(mm_tokens *t)
 {
     mm_secret_free(t->access);
     mm_secret_free(t->refresh);
-    mm_wipe_free(t->id_token);
+    mm_secret_wipe_free(t->id_token);
     free(t->scope);
     memset(t, 0, sizeof(*t));
 }
@@ -293,6 +293,7 @@ mm_err mm_oauth_parse_token(const mm_http_resp *r, time_t sent_at, mm_tokens *t,
      * the token in between, so we never believe it lives longer than it does. */
     t->issued_at = sent_at;
     t->expires_at = sent_at + (time_t)life;
+    t->lifetime_given = ei != NULL;
     t->access = mm_secret_from_str(at);
     t->refresh = rt && rt[0] ? mm_secret_from_str(rt) : NULL;
     t->id_token = dup0(idt);

@@ -67,6 +67,7 @@ typedef struct {
     char *scope;
     time_t expires_at;
     time_t issued_at;
+    int lifetime_given; /* the answer had expires_in (else an hour is assumed) */
     mm_oauth_error error;
 } mm_tokens;
 

@@ -9,12 +9,15 @@
  * order.  This file is also the only one that turns profile state into
  * JSON: replies, status and events.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "jwt.h"
 #include "log.h"
 #include "login.h"
 #include "logout.h"
@@ -22,6 +25,7 @@
 #include "mimir/version.h"
 #include "ops.h"
 #include "policy.h"
+#include "probe.h"
 #include "profiles.h"
 #include "refresh.h"
 
@@ -63,6 +67,7 @@ typedef struct {
     mm_secret *rejected; /* token/headers: the credential a server refused */
     int refreshed;       /* waited through a refresh already */
     mm_secret *key;      /* set_api_key: the new key until it is stored */
+    mm_agent *agent;     /* for requests that need it when answered */
 } pending;
 
 static pending *pending_new(mm_conn *c, const mm_request *req)
@@ -184,7 +189,9 @@ static mm_token_decision decide(const mm_profile *p, double min_ttl, const mm_se
 {
     const mm_secret *s = served(p);
     mm_token_view v = {.kind = p->cfg->kind, .state = p->state, .has_cred = p->cred != NULL,
-                       .has_access = p->access != NULL, .access_exp = (int64_t)p->access_exp,
+                       .has_access = p->access != NULL,
+                       /* 0: a token that does not expire (a Mimir token without exp) */
+                       .access_exp = p->access_exp ? (int64_t)p->access_exp : INT64_MAX,
                        .now = (int64_t)time(NULL), .min_ttl = min_ttl, .refreshed = refreshed,
                        .rejected = rejected && s && mm_secret_equal(s->data, rejected->data)};
     return mm_policy_token(&v);
@@ -407,10 +414,24 @@ static int login_opts(const mm_request *req, mm_login_opts *o)
         (t && (!cJSON_IsNumber(t) || !(t->valuedouble >= 1 && t->valuedouble <= 3600))))
         return -1;
     o->device = cJSON_IsTrue(d);
-    o->open_browser = !b || cJSON_IsTrue(b);
+    o->open_browser = cJSON_IsTrue(b); /* the requester opens it, in its own environment */
     if (t)
         o->timeout_s = t->valuedouble;
     return 0;
+}
+
+/* Mimir's own login: username and password in the request (they never
+ * touch argv or a file on the way; the password is kept only if asked). */
+static mm_err login_password(mm_profile *p, const mm_request *req, const mm_login_opts *o,
+                             pending *pd)
+{
+    const char *user = mm_json_str(req->root, "username");
+    const char *pass = mm_json_str(req->root, "password");
+    const cJSON *rem = cJSON_GetObjectItemCaseSensitive(req->root, "remember_password");
+    if (!user || !user[0] || !pass || !pass[0] || strlen(user) > 256 || strlen(pass) > 1024 ||
+        (rem && !cJSON_IsBool(rem)))
+        return MM_ERR_BAD_REQUEST;
+    return mm_login_password(p, o, user, pass, cJSON_IsTrue(rem), &pd->login);
 }
 
 static void op_login(mm_agent *a, mm_conn *c, mm_request *req)
@@ -418,7 +439,7 @@ static void op_login(mm_agent *a, mm_conn *c, mm_request *req)
     mm_profile *p = need_profile(a, c, req);
     if (!p)
         return;
-    mm_login_opts o = {.timeout_s = a->login_timeout_s};
+    mm_login_opts o = {.timeout_s = a->login_timeout_s, .open_browser = 0};
     if (login_opts(req, &o) < 0) {
         reply_err(c, req->id, MM_ERR_BAD_REQUEST, "\"device\" and \"open_browser\" must be "
                   "booleans, \"timeout\" 1..3600 seconds");
@@ -428,11 +449,18 @@ static void op_login(mm_agent *a, mm_conn *c, mm_request *req)
     if (!pd)
         return;
     pd->login = (mm_login_listener){.challenge = login_challenge, .ended = login_ended};
-    mm_err e = mm_login_start(p, &o, &pd->login); /* may answer pd before it returns */
-    if (e == MM_ERR_WRONG_KIND)
-        pending_answer(pd, mm_proto_reply_err(pd->id, e, "this profile does not log in through "
-                                              "an identity provider; for api-key profiles use "
-                                              "'mimir-helper set-api-key'"));
+    mm_err e = p->cfg->kind == MM_KIND_MIMIR ? login_password(p, req, &o, pd)
+                                             : mm_login_start(p, &o, &pd->login);
+    /* (pd may be answered already: nothing touches it below unless e says so) */
+    if (e == MM_ERR_BAD_REQUEST)
+        pending_answer(pd, mm_proto_reply_err(pd->id, e, "Mimir's own login needs \"username\" "
+                                              "and \"password\" (strings), "
+                                              "\"remember_password\" a boolean"));
+    else if (e == MM_ERR_WRONG_KIND)
+        pending_answer(pd, mm_proto_reply_err(pd->id, e, p->cfg->kind == MM_KIND_NONE
+            ? "this server runs with security off: there is nothing to log in to"
+            : "this profile does not log in; for api-key profiles use "
+              "'mimir-helper set-api-key'"));
     else if (e == MM_ERR_LOGIN_IN_PROGRESS)
         pending_answer(pd, mm_proto_reply_err(pd->id, e, o.device
             ? "a browser login is already running for this profile; finish it or let it time out"
@@ -467,7 +495,25 @@ static void op_login_wait(mm_agent *a, mm_conn *c, mm_request *req)
 
 static const char *storage_health(mm_err e)
 {
-    return e == MM_OK ? "ok" : e == MM_ERR_STORE_UNAVAILABLE ? "unavailable" : "error";
+    return e == MM_OK                      ? "ok"
+           : e == MM_ERR_STORE_UNAVAILABLE ? "unavailable"
+           : e == MM_ERR_STORE_LOCKED      ? "locked"
+                                           : "error";
+}
+
+/* The store in use: what the last store call used, else what the config says. */
+static const char *store_name(const mm_agent *a)
+{
+    const char *s = mm_store_in_use();
+    return s ? s : a->cfg.store == MM_STORE_PREF_FILE ? "file" : "keyring";
+}
+
+static const char *vault_state(const mm_agent *a)
+{
+    struct stat st;
+    if (mm_store_unlocked())
+        return "unlocked";
+    return lstat(a->vault_path, &st) == 0 ? "locked" : "absent";
 }
 
 static cJSON *profile_status(const mm_agent *a, const mm_profile *p)
@@ -478,7 +524,7 @@ static cJSON *profile_status(const mm_agent *a, const mm_profile *p)
     cJSON_AddStringToObject(o, "kind", mm_kind_name(c->kind));
     cJSON_AddBoolToObject(o, "default", a->cfg.default_profile &&
                                             !strcmp(a->cfg.default_profile, c->name));
-    cJSON_AddStringToObject(o, "state", mm_pstate_name(p->state));
+    cJSON_AddStringToObject(o, "state", mm_profile_state_name(p->state));
     const char *strs[][2] = {{"server_url", c->server_url}, {"issuer", c->issuer},
                              {"client_id", c->client_id}, {"subject", p->subject}};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -495,6 +541,8 @@ static cJSON *profile_status(const mm_agent *a, const mm_profile *p)
         cJSON_AddStringToObject(le, "message", p->last_msg);
     }
     cJSON_AddStringToObject(o, "storage", storage_health(p->store_err));
+    if (c->kind != MM_KIND_NONE)
+        cJSON_AddStringToObject(o, "store", store_name(a));
     mm_json_add_int(o, "waiters", p->nwaiters);
     return o;
 }
@@ -505,7 +553,7 @@ static void state_changed(mm_agent *a, mm_profile *p)
         return;
     cJSON *ev = mm_proto_event("state");
     cJSON_AddStringToObject(ev, "profile", p->key.profile);
-    cJSON_AddStringToObject(ev, "state", mm_pstate_name(p->state));
+    cJSON_AddStringToObject(ev, "state", mm_profile_state_name(p->state));
     if (p->subject)
         cJSON_AddStringToObject(ev, "subject", p->subject);
     if (p->state == MM_PS_LOGIN_REQUIRED || p->state == MM_PS_STORE_ERROR ||
@@ -527,6 +575,9 @@ static void op_status(mm_agent *a, mm_conn *c, mm_request *req)
         cJSON_AddItemToObject(r, "profile", profile_status(a, p));
     } else {
         cJSON_AddStringToObject(r, "config", a->config_path);
+        cJSON_AddStringToObject(r, "store", store_name(a));
+        if (!strcmp(store_name(a), "file"))
+            cJSON_AddStringToObject(r, "vault", vault_state(a));
         if (a->cfg.default_profile)
             cJSON_AddStringToObject(r, "default_profile", a->cfg.default_profile);
         cJSON *arr = cJSON_AddArrayToObject(r, "profiles");
@@ -534,6 +585,151 @@ static void op_status(mm_agent *a, mm_conn *c, mm_request *req)
             cJSON_AddItemToArray(arr, profile_status(a, q));
     }
     mm_conn_send(c, r);
+}
+
+/* ---- tokens obtained elsewhere, servers not known yet ------------------------------ */
+
+/* import_token: a Mimir token (say from Mimir's own editor extension) for a
+ * profile of kind "mimir"; its expiry read from the JWT when it is one.
+ * Stored first, then it replaces what the profile held. */
+static void token_imported(mm_profile *p, mm_err e, const char *why, const mm_secret *doc,
+                           void *arg)
+{
+    (void)doc;
+    pending *pd = arg;
+    if (e != MM_OK || mm_profile_retired(p)) {
+        pending_answer(pd, mm_proto_reply_err(pd->id, e != MM_OK ? e : MM_ERR_UNKNOWN_PROFILE,
+                                              e != MM_OK ? why : "the profile was removed"));
+        return;
+    }
+    mm_jwt_claims c;
+    mm_jwt_peek(pd->key->data, &c);
+    mm_profile_forget(p);
+    p->access = pd->key;
+    pd->key = NULL;
+    p->access_exp = c.exp;
+    if (c.sub)
+        p->subject = strdup(c.sub);
+    mm_jwt_claims_free(&c);
+    p->last_err = MM_OK;
+    mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
+    mm_info("profile %s: imported a token", p->key.profile);
+    pending_answer(pd, login_outcome(p, pd->id, MM_OK, NULL));
+}
+
+static void op_import_token(mm_agent *a, mm_conn *c, mm_request *req)
+{
+    mm_profile *p = need_profile(a, c, req);
+    if (!p)
+        return;
+    const char *tok = mm_json_str(req->root, "token");
+    mm_jwt_claims cl = {0};
+    if (!tok || !mm_policy_credential_ok(tok)) {
+        reply_err(c, req->id, MM_ERR_BAD_REQUEST, "\"token\" must be a bearer token");
+        return;
+    }
+    if (p->cfg->kind != MM_KIND_MIMIR) {
+        reply_err(c, req->id, MM_ERR_WRONG_KIND, p->cfg->kind == MM_KIND_API_KEY
+                  ? "an api-key profile takes its key with set_api_key"
+                  : "tokens are imported into profiles of kind \"mimir\"");
+        return;
+    }
+    mm_jwt_peek(tok, &cl);
+    time_t exp = cl.exp;
+    mm_jwt_claims_free(&cl);
+    if (exp && exp <= time(NULL)) {
+        reply_err(c, req->id, MM_ERR_BAD_REQUEST, "that token has expired already");
+        return;
+    }
+    pending *pd = pending_new(c, req);
+    if (!pd)
+        return;
+    if (!(pd->key = mm_secret_from_str(tok))) {
+        pending_answer(pd, mm_proto_reply_err(pd->id, MM_ERR_NOMEM, NULL));
+        return;
+    }
+    mm_profile_store(p, MM_STORE_SAVE, mm_profile_token_doc(p, tok, exp), token_imported, pd);
+}
+
+static void probed(void *arg, mm_err e, const char *why, const mm_probe_result *res)
+{
+    pending *pd = arg;
+    if (e != MM_OK) {
+        pending_answer(pd, mm_proto_reply_err(pd->id, e, why));
+        return;
+    }
+    cJSON *r = mm_proto_reply_ok(pd->id);
+    cJSON_AddStringToObject(r, "server_url", res->server_url);
+    cJSON_AddBoolToObject(r, "security", res->security);
+    cJSON_AddBoolToObject(r, "dev_login", res->dev_login);
+    if (res->issuer)
+        cJSON_AddStringToObject(r, "issuer", res->issuer);
+    if (res->providers)
+        cJSON_AddItemToObject(r, "oauth_providers", cJSON_Duplicate(res->providers, 1));
+    cJSON *modes = cJSON_AddArrayToObject(r, "modes");
+    if (!res->security)
+        cJSON_AddItemToArray(modes, cJSON_CreateString("none"));
+    if (res->issuer || res->providers)
+        cJSON_AddItemToArray(modes, cJSON_CreateString("oauth"));
+    if (res->dev_login)
+        cJSON_AddItemToArray(modes, cJSON_CreateString("dev"));
+    if (res->security)
+        cJSON_AddItemToArray(modes, cJSON_CreateString("api-key"));
+    pending_answer(pd, r);
+}
+
+static void op_probe(mm_agent *a, mm_conn *c, mm_request *req)
+{
+    const char *url = mm_json_str(req->root, "url");
+    char why[512];
+    if (!url || mm_url_check_secure(url, why, sizeof(why)) != MM_OK) {
+        reply_err(c, req->id, MM_ERR_BAD_REQUEST, url ? why : "missing string field \"url\"");
+        return;
+    }
+    pending *pd = pending_new(c, req);
+    if (pd)
+        mm_probe_start(a, url, probed, pd);
+}
+
+/* ---- the encrypted file store --------------------------------------------------------- */
+
+static void unlocked(void *arg, mm_err e, const char *why, const mm_secret *doc)
+{
+    (void)doc;
+    pending *pd = arg;
+    mm_agent *a = pd->agent;
+    if (e != MM_OK) {
+        pending_answer(pd, mm_proto_reply_err(pd->id, e, why));
+        return;
+    }
+    int unlock = pd->op == MM_OP_UNLOCK;
+    mm_info("credential vault %s", unlock ? "unlocked" : "locked");
+    mm_profiles_vault_changed(a, unlock);
+    cJSON *r = mm_proto_reply_ok(pd->id);
+    cJSON_AddStringToObject(r, "vault", unlock ? "unlocked" : "locked");
+    pending_answer(pd, r);
+}
+
+static void op_unlock(mm_agent *a, mm_conn *c, mm_request *req)
+{
+    const char *pass = mm_json_str(req->root, "passphrase");
+    const cJSON *cr = cJSON_GetObjectItemCaseSensitive(req->root, "create");
+    if (req->op == MM_OP_UNLOCK && (!pass || !pass[0] || strlen(pass) > 1024 ||
+                                    (cr && !cJSON_IsBool(cr)))) {
+        reply_err(c, req->id, MM_ERR_BAD_REQUEST, "\"passphrase\" must be a non-empty string "
+                  "of at most 1024 bytes, \"create\" a boolean");
+        return;
+    }
+    pending *pd = pending_new(c, req);
+    if (!pd)
+        return;
+    pd->agent = a;
+    mm_secret *p = pass ? mm_secret_from_str(pass) : NULL;
+    mm_store_op op = req->op == MM_OP_LOCK ? MM_STORE_LOCK
+                     : cJSON_IsTrue(cr)    ? MM_STORE_UNLOCK_CREATE
+                                           : MM_STORE_UNLOCK;
+    /* Argon2id takes about a second on purpose: on the worker, like any store call. */
+    mm_store_submit(a->worker, a->loop, op, NULL, p, a->keyring_timeout_ms, unlocked, pd);
 }
 
 /* ---- the rest ----------------------------------------------------------------------- */
@@ -580,6 +776,8 @@ static const op_handler handlers[MM_OP__COUNT] = {
     [MM_OP_SET_API_KEY] = op_set_api_key, [MM_OP_LOGOUT] = op_logout,
     [MM_OP_RELOAD] = op_reload,       [MM_OP_LOGIN] = op_login,
     [MM_OP_LOGIN_WAIT] = op_login_wait, [MM_OP_SUBSCRIBE] = op_subscribe,
+    [MM_OP_UNLOCK] = op_unlock,       [MM_OP_LOCK] = op_unlock,
+    [MM_OP_IMPORT_TOKEN] = op_import_token, [MM_OP_PROBE] = op_probe,
 };
 
 void mm_ops_on_line(void *ctx, mm_conn *c, const char *line, size_t len)
@@ -598,6 +796,36 @@ void mm_ops_on_line(void *ctx, mm_conn *c, const char *line, size_t len)
         handlers[req.op](a, c, &req);
     }
     mm_request_free(&req);
+}
+
+/* A login nobody on the socket waits for: its outcome goes to the log (and
+ * to subscribers, as state events). */
+static void signin_told(mm_login_listener *l, mm_profile *p, const mm_login_challenge *c)
+{
+    (void)c;
+    mm_info("profile %s: sign-in started from the desktop notification", p->key.profile);
+    free(l);
+}
+
+static void signin_ended(mm_login_listener *l, mm_profile *p, mm_err e, const char *msg)
+{
+    if (e != MM_OK)
+        mm_warn("profile %s: sign-in from the notification failed: %s", p->key.profile,
+                msg ? msg : mm_err_code(e));
+    free(l);
+}
+
+void mm_ops_signin(void *ctx, const char *name)
+{
+    mm_agent *a = ctx;
+    mm_profile *p = mm_profiles_find(a, name);
+    mm_login_listener *l = p ? calloc(1, sizeof(*l)) : NULL;
+    if (!l)
+        return;
+    *l = (mm_login_listener){.challenge = signin_told, .ended = signin_ended};
+    mm_login_opts o = {.open_browser = 1, .timeout_s = a->login_timeout_s};
+    if (mm_login_start(p, &o, l) != MM_OK)
+        free(l);
 }
 
 void mm_ops_init(mm_agent *a)

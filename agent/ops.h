@@ -13,6 +13,10 @@
 /* Register the agent's hooks (state events, renewal). */
 void mm_ops_init(mm_agent *a);
 
+/* The desktop's "Sign in" action for profile (desktop.h): a browser login,
+ * the browser opened by the agent (the user is at this desktop). */
+void mm_ops_signin(void *ctx, const char *profile);
+
 /* The server's line callback: one request line, without its newline. */
 void mm_ops_on_line(void *ctx, mm_conn *c, const char *line, size_t len);
 

@@ -9,7 +9,7 @@
 #include "policy.h"
 #include "profile.h"
 
-const char *mm_pstate_name(mm_pstate s)
+const char *mm_profile_state_name(mm_pstate s)
 {
     static const char *const names[] = {
         [MM_PS_LOADING] = "loading",        [MM_PS_READY] = "ready",
@@ -70,6 +70,36 @@ mm_profile *mm_profile_new(mm_agent *a, const mm_profile_cfg *cfg)
     return p;
 }
 
+static void saved_again(mm_profile *p, mm_err e, const char *why, const mm_secret *doc,
+                        void *arg)
+{
+    (void)p, (void)e, (void)why, (void)doc, (void)arg; /* a failure was logged */
+}
+
+void mm_profile_reload(mm_profile *p)
+{
+    if (p->loading || p->login || p->cfg->kind == MM_KIND_NONE)
+        return;
+    if (p->cred) { /* got while the store was locked: it belongs there now */
+        mm_profile_store(p, MM_STORE_SAVE, mm_profile_make_doc(p, p->cred->data), saved_again,
+                         NULL);
+        return;
+    }
+    p->loading = 1;
+    mm_profile_set_state(p, MM_PS_LOADING, MM_OK, NULL);
+    mm_profile_store(p, MM_STORE_LOAD, NULL, loaded, NULL);
+}
+
+void mm_profile_locked(mm_profile *p, const char *msg)
+{
+    if (p->cfg->kind == MM_KIND_NONE)
+        return;
+    mm_profile_forget(p);
+    p->store_err = MM_ERR_STORE_LOCKED;
+    mm_profile_set_state(p, MM_PS_STORE_ERROR, MM_ERR_STORE_LOCKED, msg);
+    mm_profile_wake(p, MM_ERR_STORE_LOCKED, msg);
+}
+
 void mm_profile_retire(mm_profile *p)
 {
     mm_profile_wake(p, MM_ERR_UNKNOWN_PROFILE, "the profile was removed from the config");
@@ -94,8 +124,9 @@ void mm_profile_set_state(mm_profile *p, mm_pstate s, mm_err e, const char *msg)
 
 void mm_profile_settle(mm_profile *p)
 {
-    mm_pstate s = p->loading                      ? MM_PS_LOADING
-                  : p->cred || p->cfg->kind == MM_KIND_NONE ? MM_PS_READY
+    int usable = p->access && (!p->access_exp || p->access_exp > time(NULL));
+    mm_pstate s = p->loading                                   ? MM_PS_LOADING
+                  : p->cred || usable || p->cfg->kind == MM_KIND_NONE ? MM_PS_READY
                   : p->store_err != MM_OK && p->state == MM_PS_STORE_ERROR
                       ? MM_PS_STORE_ERROR
                       : MM_PS_LOGIN_REQUIRED;
@@ -183,7 +214,8 @@ void mm_profile_adopt_tokens(mm_profile *p, mm_tokens *t, const char *subject)
 
 void mm_profile_schedule_renewal(mm_profile *p)
 {
-    if (!p->cred || !p->access) /* nothing to renew with, or nothing to renew */
+    /* nothing to renew with, nothing to renew, or a token that does not expire */
+    if (!p->cred || !p->access || !p->access_exp)
         return;
     int64_t due = mm_policy_refresh_at_ms((int64_t)p->access_iat, (int64_t)p->access_exp);
     mm_profile_renew_in(p, mm_policy_refresh_delay_ms(due, wall_ms(), p->renew.last_ms,
@@ -300,22 +332,45 @@ static void loaded(mm_profile *p, mm_err e, const char *why, const mm_secret *do
 
 static const char *doc_kind(const mm_profile *p)
 {
-    return p->cfg->kind == MM_KIND_API_KEY ? "api_key" : "refresh_token";
+    switch (p->cfg->kind) {
+    case MM_KIND_API_KEY: return "api_key";
+    case MM_KIND_MIMIR: return "mimir";
+    default: return "refresh_token";
+    }
+}
+
+/* A Mimir token is kept with its expiry (0: it does not expire), so that a
+ * restart needs no new login; the password only when it is remembered. */
+static mm_err adopt_mimir(mm_profile *p, const cJSON *j)
+{
+    const char *tok = mm_json_str(j, "token");
+    double exp = 0;
+    mm_json_num(j, "expires_at", &exp);
+    if (!tok || !mm_policy_credential_ok(tok) || !(exp >= 0 && exp < 1e11))
+        return MM_ERR_STORE;
+    mm_secret_clear(&p->access);
+    p->access = mm_secret_from_str(tok);
+    p->access_exp = (time_t)exp;
+    p->access_iat = 0;
+    return MM_OK;
 }
 
 mm_err mm_profile_adopt_doc(mm_profile *p, const mm_secret *doc)
 {
     cJSON *j = mm_json_parse(doc->data, doc->len);
     const char *kind = mm_json_str(j, "kind"), *secret = mm_json_str(j, "secret");
-    mm_err e = MM_OK;
-    if (!kind || !secret || strcmp(kind, doc_kind(p)) != 0 ||
-        !mm_policy_credential_ok(secret)) {
+    int mimir = p->cfg->kind == MM_KIND_MIMIR;
+    mm_err e = kind && !strcmp(kind, doc_kind(p)) ? MM_OK : MM_ERR_STORE;
+    if (e == MM_OK && !mimir && !(secret && mm_policy_credential_ok(secret)))
+        e = MM_ERR_STORE;
+    if (e == MM_OK && mimir)
+        e = adopt_mimir(p, j);
+    if (e != MM_OK) {
         mm_warn("profile %s: keyring item is not a valid %s document; ignoring it",
                 p->key.profile, doc_kind(p));
-        e = MM_ERR_STORE;
     } else {
         mm_secret_clear(&p->cred);
-        p->cred = mm_secret_from_str(secret);
+        p->cred = secret ? mm_secret_from_str(secret) : NULL;
         set_str(&p->subject, mm_json_str(j, "subject"));
         set_str(&p->scope, mm_json_str(j, "scope"));
     }
@@ -323,12 +378,18 @@ mm_err mm_profile_adopt_doc(mm_profile *p, const mm_secret *doc)
     return e;
 }
 
-mm_secret *mm_profile_make_doc(const mm_profile *p, const char *secret)
+static mm_secret *make_doc(const mm_profile *p, const char *secret, const char *token,
+                           time_t exp)
 {
     cJSON *j = cJSON_CreateObject();
     mm_json_add_int(j, "v", 1);
     cJSON_AddStringToObject(j, "kind", doc_kind(p));
-    cJSON_AddStringToObject(j, "secret", secret);
+    if (secret)
+        cJSON_AddStringToObject(j, "secret", secret);
+    if (token) {
+        cJSON_AddStringToObject(j, "token", token);
+        mm_json_add_int(j, "expires_at", (long long)exp);
+    }
     if (p->subject)
         cJSON_AddStringToObject(j, "subject", p->subject);
     if (p->scope)
@@ -340,4 +401,15 @@ mm_secret *mm_profile_make_doc(const mm_profile *p, const char *secret)
         cJSON_free(s); /* wiping free */
     cJSON_Delete(j);
     return doc;
+}
+
+mm_secret *mm_profile_make_doc(const mm_profile *p, const char *secret)
+{
+    int mimir = p->cfg->kind == MM_KIND_MIMIR && p->access;
+    return make_doc(p, secret, mimir ? p->access->data : NULL, mimir ? p->access_exp : 0);
+}
+
+mm_secret *mm_profile_token_doc(const mm_profile *p, const char *token, time_t exp)
+{
+    return make_doc(p, NULL, token, exp);
 }

@@ -70,7 +70,7 @@ typedef struct mm_profile {
     struct mm_profile *next;
 } mm_profile;
 
-const char *mm_pstate_name(mm_pstate s);
+const char *mm_profile_state_name(mm_pstate s);
 
 /* A new profile (one reference, the list's) whose keyring read starts now. */
 mm_profile *mm_profile_new(mm_agent *a, const mm_profile_cfg *cfg);
@@ -82,6 +82,12 @@ int mm_profile_retired(const mm_profile *p);
 /* Removed from the config: answer waiters, wipe, drop the list's reference.
  * (A running login must have been cancelled first.) */
 void mm_profile_retire(mm_profile *p);
+
+/* Read the credential from the store again (the vault was unlocked). */
+void mm_profile_reload(mm_profile *p);
+/* Forget what the store gave us and say it is locked (the vault was locked;
+ * the caller cancelled a running login first). */
+void mm_profile_locked(mm_profile *p, const char *msg);
 
 /* Transitions tell the agent's state_changed hook; e != MM_OK is recorded
  * as the last error. */
@@ -131,6 +137,9 @@ void mm_profile_store(mm_profile *p, mm_store_op op, mm_secret *doc, mm_profile_
 
 /* The keyring document for secret, with the profile's metadata. */
 mm_secret *mm_profile_make_doc(const mm_profile *p, const char *secret);
+/* The keyring document of a Mimir profile holding token (expiring at exp, 0:
+ * never), before the token replaces what the profile holds. */
+mm_secret *mm_profile_token_doc(const mm_profile *p, const char *token, time_t exp);
 /* Install a keyring document's credential; MM_ERR_STORE when it is not one
  * of this profile's kind. */
 mm_err mm_profile_adopt_doc(mm_profile *p, const mm_secret *doc);

@@ -23,12 +23,17 @@ static void retire(mm_profile *p)
     mm_profile_retire(p);
 }
 
+static const mm_store_backend backends[] = {[MM_STORE_PREF_AUTO] = MM_STORE_AUTO,
+                                            [MM_STORE_PREF_KEYRING] = MM_STORE_KEYRING,
+                                            [MM_STORE_PREF_FILE] = MM_STORE_FILE};
+
 mm_err mm_profiles_load(mm_agent *a, char *why, size_t whylen)
 {
     mm_config cfg;
     mm_err e = mm_config_load(a->config_path, &cfg, why, whylen);
     if (e != MM_OK)
         return e;
+    mm_store_configure(backends[cfg.store], a->vault_path);
     mm_profile *list = NULL, **tail = &list;
     for (size_t i = 0; i < cfg.nprofiles && e == MM_OK; i++) {
         const mm_profile_cfg *pc = &cfg.profiles[i];
@@ -70,6 +75,18 @@ int mm_profiles_busy(const mm_agent *a)
         if (mm_refresh_busy(p))
             return 1;
     return 0;
+}
+
+void mm_profiles_vault_changed(mm_agent *a, int unlocked)
+{
+    for (mm_profile *p = a->profiles; p; p = p->next) {
+        if (unlocked) {
+            mm_profile_reload(p);
+        } else {
+            mm_login_cancel(p);
+            mm_profile_locked(p, "the credential vault is locked; run 'mimir-helper unlock'");
+        }
+    }
 }
 
 void mm_profiles_free(mm_agent *a)

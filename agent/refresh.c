@@ -30,7 +30,7 @@
 #include <sodium.h>
 
 #include "log.h"
-#include "notify.h"
+#include "desktop.h"
 #include "policy.h"
 #include "refresh.h"
 
@@ -124,20 +124,24 @@ static void erased_dead(mm_profile *p, mm_err e, const char *why, const mm_secre
 
 static void session_ended(mm_profile *p)
 {
-    mm_warn("profile %s: the identity provider rejected the refresh token; login required",
-            p->key.profile);
+    int mimir = p->cfg->kind == MM_KIND_MIMIR;
+    mm_warn("profile %s: the %s was refused; login required", p->key.profile,
+            mimir ? "remembered password" : "refresh token");
     mm_profile_forget(p);
-    /* The dead refresh token goes from the keyring too, or every start
-     * would try it again (and notify again). */
+    /* The dead credential goes from the keyring too, or every start would
+     * try it again (and notify again). */
     mm_profile_store(p, MM_STORE_ERASE, NULL, erased_dead, NULL);
     mm_profile_set_state(p, MM_PS_LOGIN_REQUIRED, MM_ERR_LOGIN_REQUIRED,
-                         "the identity provider ended the session (invalid_grant); log in "
-                         "again");
+                         mimir ? "the server refused the remembered password (it changed?); "
+                                 "log in again"
+                               : "the identity provider ended the session (invalid_grant); "
+                                 "log in again");
     mm_profile_wake(p, MM_ERR_LOGIN_REQUIRED, p->last_msg);
-    char body[200];
-    snprintf(body, sizeof(body), "Profile %s needs a new login: run 'mimir-helper login "
-             "--profile %s'.", p->key.profile, p->key.profile);
-    mm_notify(p->agent->worker, "Mimir: login required", body);
+    char body[240];
+    snprintf(body, sizeof(body), "Profile %s needs a new login%s. Choose Sign in, or run "
+             "'mimir-helper login --profile %s'.", p->key.profile,
+             mimir ? " (the remembered password stopped working)" : "", p->key.profile);
+    mm_desktop_login_required(p->agent->desktop, p->key.profile, body);
 }
 
 static void attempt(mm_profile *p, int fresh_connection);
@@ -166,6 +170,13 @@ static void refreshed(mm_flow *f)
     if (!p->cred) { /* logged out while it ran: its tokens are unwanted */
         mm_profile_revoke_quietly(p, f->tokens.refresh);
         f->tokens.refresh = NULL;
+        return;
+    }
+    if (f->err == MM_OK && p->cfg->kind == MM_KIND_MIMIR) {
+        p->renew.quick_retried = 0;
+        mm_profile_adopt_tokens(p, &f->tokens, NULL);
+        persist(p, retry_stored); /* the new token outlives a restart; nobody waits for it */
+        ready(p);
         return;
     }
     if (f->err == MM_OK) {
@@ -212,19 +223,32 @@ static void refreshed(mm_flow *f)
     retry_later(p, f);
 }
 
+/* The renewal request: the refresh grant, or for a Mimir profile its
+ * password grant with the remembered password. */
+static mm_flow *renewal(mm_profile *p)
+{
+    int mimir = p->cfg->kind == MM_KIND_MIMIR;
+    mm_flow *f = mm_profile_flow(p, mimir ? MM_FLOW_PASSWORD : MM_FLOW_TOKEN, refreshed, p);
+    if (f && mimir) {
+        mm_mimir_password_body(&f->form, p->subject ? p->subject : "", p->cred->data);
+    } else if (f) {
+        mm_form_add(&f->form, "grant_type", "refresh_token");
+        mm_form_add(&f->form, "refresh_token", p->cred->data);
+        mm_form_add(&f->form, "client_id", p->cfg->client_id);
+        if (p->cfg->resource)
+            mm_form_add(&f->form, "resource", p->cfg->resource);
+    }
+    return f;
+}
+
 static void attempt(mm_profile *p, int fresh_connection)
 {
-    mm_flow *f = mm_profile_flow(p, MM_FLOW_TOKEN, refreshed, p);
+    mm_flow *f = renewal(p);
     if (!f) {
         mm_profile_settle(p);
         mm_profile_wake(p, MM_ERR_NOMEM, "out of memory");
         return;
     }
-    mm_form_add(&f->form, "grant_type", "refresh_token");
-    mm_form_add(&f->form, "refresh_token", p->cred->data);
-    mm_form_add(&f->form, "client_id", p->cfg->client_id);
-    if (p->cfg->resource)
-        mm_form_add(&f->form, "resource", p->cfg->resource);
     if (!fresh_connection) /* a retry after a timeout gets the full deadline */
         f->http.timeout_ms = mm_policy_attempt_timeout_ms(
             p->access ? (int64_t)p->access_exp * 1000 : 0, wall_ms(), f->http.timeout_ms);
@@ -249,7 +273,7 @@ void mm_refresh_start(mm_profile *p)
 {
     if (p->state == MM_PS_REFRESHING || mm_profile_retired(p) || p->agent->stopping)
         return;
-    if (!p->cred || p->cfg->kind != MM_KIND_OAUTH) {
+    if (!p->cred || (p->cfg->kind != MM_KIND_OAUTH && p->cfg->kind != MM_KIND_MIMIR)) {
         mm_profile_wake(p, MM_OK, NULL); /* their decision says what is missing */
         return;
     }

@@ -6,10 +6,16 @@
 #include <libsecret/secret.h>
 
 #include "store.h"
+#include "vault.h"
 
 typedef struct store_job {
     mm_job job;
     mm_store_op op;
+    mm_store_backend backend; /* as configured when submitted */
+    char vault[4096];
+    int ran;                  /* result: the job ran (not refused at submission) */
+    int used_file;            /* result: the job went to the file store */
+    int unlocked;             /* result: the file store is unlocked after it */
     mm_store_key key; /* copied: the config may be reloaded meanwhile */
     mm_secret *doc;
     GCancellable *cancel; /* the loop thread cancels; the worker's call sees it */
@@ -24,6 +30,25 @@ typedef struct store_job {
 } store_job;
 
 static store_job *live;
+/* Loop thread: the configuration, and what the last finished job saw. */
+static mm_store_backend configured = MM_STORE_AUTO;
+static char vault_path[4096];
+static int seen_used_file = -1, seen_unlocked;
+/* Worker thread: what AUTO resolved to (-1: not yet). */
+static int auto_is_file = -1;
+
+void mm_store_configure(mm_store_backend b, const char *path)
+{
+    configured = b;
+    snprintf(vault_path, sizeof(vault_path), "%s", path ? path : "");
+}
+
+const char *mm_store_in_use(void)
+{
+    return seen_used_file < 0 ? NULL : seen_used_file ? "file" : "keyring";
+}
+
+int mm_store_unlocked(void) { return seen_unlocked; }
 
 static const SecretSchema *schema(void)
 {
@@ -88,11 +113,34 @@ static GError *call(store_job *j)
     return err;
 }
 
-static void store_run(mm_job *job)
+/* AUTO decides once, on the worker thread: a session bus with a Secret
+ * Service that opens a session means the keyring. */
+static int resolve_auto(void)
+{
+    if (auto_is_file < 0) {
+        GError *err = NULL;
+        SecretService *svc = getenv("DBUS_SESSION_BUS_ADDRESS")
+            ? secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, NULL, &err)
+            : NULL;
+        auto_is_file = svc == NULL;
+        if (svc)
+            g_object_unref(svc);
+        if (err)
+            g_error_free(err);
+    }
+    return auto_is_file;
+}
+
+static void keyring_run(store_job *j)
 {
     static const char *const what[] = {"read the credential", "store the credential",
                                        "erase the credential"};
-    store_job *j = (store_job *)job;
+    if (j->op > MM_STORE_ERASE) {
+        snprintf(j->why, sizeof(j->why), "the keyring is in use, not the encrypted file store "
+                 "(set \"store\": \"file\" in the config to use one)");
+        j->err = MM_ERR_WRONG_KIND;
+        return;
+    }
     GError *err = call(j);
     /* libsecret keeps one connection and one session to the Secret Service.
      * When the keyring daemon restarts, both die with it ("The session
@@ -105,6 +153,38 @@ static void store_run(mm_job *job)
     }
     if (err)
         j->err = from_gerror(j, err, what[j->op]);
+}
+
+static void vault_run(store_job *j)
+{
+    const char *id[3] = {j->key.profile, j->key.issuer, j->key.client_id};
+    mm_secret *doc = NULL;
+    switch (j->op) {
+    case MM_STORE_LOAD:
+        j->err = mm_vault_load(j->vault, id, &doc, j->why, sizeof(j->why));
+        j->doc = doc;
+        break;
+    case MM_STORE_SAVE: j->err = mm_vault_save(j->vault, id, j->doc, j->why, sizeof(j->why)); break;
+    case MM_STORE_ERASE: j->err = mm_vault_erase(j->vault, id, j->why, sizeof(j->why)); break;
+    case MM_STORE_UNLOCK:
+    case MM_STORE_UNLOCK_CREATE:
+        j->err = mm_vault_unlock(j->vault, j->doc, j->op == MM_STORE_UNLOCK_CREATE, j->why,
+                                 sizeof(j->why));
+        break;
+    case MM_STORE_LOCK: mm_vault_lock(); break;
+    }
+}
+
+static void store_run(mm_job *job)
+{
+    store_job *j = (store_job *)job;
+    j->ran = 1;
+    j->used_file = j->backend == MM_STORE_FILE || (j->backend == MM_STORE_AUTO && resolve_auto());
+    if (j->used_file)
+        vault_run(j);
+    else
+        keyring_run(j);
+    j->unlocked = mm_vault_unlocked();
 }
 
 /* ---- the loop side ------------------------------------------------------ */
@@ -123,6 +203,10 @@ static void store_done(mm_job *job)
 {
     store_job *j = (store_job *)job;
     unlink_job(j);
+    if (j->ran) {
+        seen_used_file = j->used_file;
+        seen_unlocked = j->unlocked;
+    }
     if (j->deadline)
         mm_loop_del_timer(j->loop, j->deadline);
     j->done(j->arg, j->err, j->why, j->op == MM_STORE_LOAD ? j->doc : NULL);
@@ -155,13 +239,17 @@ void mm_store_submit(mm_worker *w, mm_loop *loop, mm_store_op op, const mm_store
         done(arg, MM_ERR_NOMEM, "out of memory", NULL);
         return;
     }
-    *j = (store_job){.job = {.run = store_run, .done = store_done}, .op = op, .key = *k,
-                     .doc = doc, .cancel = g_cancellable_new(), .loop = loop,
-                     .timeout_ms = timeout_ms, .done = done, .arg = arg, .next = live};
+    *j = (store_job){.job = {.run = store_run, .done = store_done}, .op = op,
+                     .backend = configured, .doc = doc,
+                     .cancel = g_cancellable_new(), .loop = loop, .timeout_ms = timeout_ms,
+                     .done = done, .arg = arg, .next = live};
+    memcpy(j->vault, vault_path, sizeof(j->vault));
+    if (k)
+        j->key = *k;
     if (live)
         live->prev = j;
     live = j;
-    if (op == MM_STORE_SAVE && !doc) {
+    if ((op == MM_STORE_SAVE || op == MM_STORE_UNLOCK || op == MM_STORE_UNLOCK_CREATE) && !doc) {
         j->err = MM_ERR_NOMEM;
         snprintf(j->why, sizeof(j->why), "out of memory");
         mm_loop_add_timer(loop, 0, refuse, j); /* done from a later turn, as promised */

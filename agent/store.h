@@ -7,7 +7,10 @@
  *   {"v":1,"kind":"refresh_token"|"api_key"|...,"secret":"...",
  *    "subject":"...","scope":"...","updated_at":1790000000}
  *
- * Keyring calls block (D-Bus round trips, maybe an unlock prompt), so they
+ * Without a Secret Service the same items go to the encrypted vault file
+ * (vault.h), never to plaintext.
+ *
+ * Store calls block (D-Bus round trips, maybe an unlock prompt), so they
  * run on the worker thread, never on the loop, in submission order (a
  * logout's erase can never overtake the save of a token submitted before
  * it).  Each call has a deadline; mm_store_cancel_all() cuts every call
@@ -30,7 +33,26 @@ typedef struct {
     char client_id[256];
 } mm_store_key;
 
-typedef enum { MM_STORE_LOAD, MM_STORE_SAVE, MM_STORE_ERASE } mm_store_op;
+typedef enum {
+    MM_STORE_LOAD,
+    MM_STORE_SAVE,
+    MM_STORE_ERASE,
+    MM_STORE_UNLOCK, /* the file store: derive its key (doc: the passphrase) */
+    MM_STORE_UNLOCK_CREATE, /* ... creating the vault when there is none */
+    MM_STORE_LOCK,   /* the file store: forget its key */
+} mm_store_op;
+
+/* Where credentials go.  AUTO: the Secret Service when the session bus has
+ * one the first time it is needed, else the encrypted file (vault.h); the
+ * choice holds for the agent's life.  The config's "store" picks one. */
+typedef enum { MM_STORE_AUTO, MM_STORE_KEYRING, MM_STORE_FILE } mm_store_backend;
+
+/* Loop thread, before the first job (and on reload: later jobs follow it). */
+void mm_store_configure(mm_store_backend b, const char *vault_path);
+/* What the jobs that completed so far used ("keyring" or "file"; NULL when
+ * no job has run yet), and whether the file store is unlocked. */
+const char *mm_store_in_use(void);
+int mm_store_unlocked(void);
 
 /* On the loop thread.  LOAD: doc is the item (NULL when there is none),
  * freed after done returns.  why is set when e != MM_OK. */

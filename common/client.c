@@ -34,19 +34,26 @@ void mm_client_set_timeout(mm_client *cl, int timeout_ms)
     cl->deadline_ms = now_ms() + timeout_ms;
 }
 
-static int try_connect(const char *path)
+/* Non-blocking, so that a hung agent whose listen queue is full cannot keep
+ * us past the deadline: a Unix socket's connect then says EAGAIN at once
+ * (it would block forever otherwise), and we retry until the deadline. */
+static int try_connect(const mm_client *cl)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cl->path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -1;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-        return fd;
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return -1;
+    for (;;) {
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return fd;
+        if (errno == EINTR || (errno == EAGAIN && remaining(cl) && poll(NULL, 0, 5) == 0))
+            continue;
+        int saved = errno == EAGAIN ? ETIMEDOUT : errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
 }
 
 /* The agent binary: $MIMIR_AGENT_BIN, else next to this helper, else $PATH. */
@@ -139,7 +146,7 @@ mm_err mm_client_open(mm_client *cl, int timeout_ms, int autostart)
     mm_err e = mm_trust_socket_dir(cl->path, cl->why, sizeof(cl->why));
     if (e == MM_ERR_AGENT_UNREACHABLE)
         return e;
-    if (e == MM_OK && (cl->fd = try_connect(cl->path)) >= 0)
+    if (e == MM_OK && (cl->fd = try_connect(cl)) >= 0)
         return trust_peer(cl);
     int err = e == MM_OK ? errno : ENOENT;
     const char *env = getenv("MIMIR_NO_AUTOSTART");
@@ -147,12 +154,17 @@ mm_err mm_client_open(mm_client *cl, int timeout_ms, int autostart)
         if (start_agent(cl) == 0 &&
             (e = mm_trust_socket_dir(cl->path, cl->why, sizeof(cl->why))) != MM_OK)
             return MM_ERR_AGENT_UNREACHABLE;
-        if ((cl->fd = try_connect(cl->path)) >= 0)
+        if ((cl->fd = try_connect(cl)) >= 0)
             return trust_peer(cl);
         snprintf(cl->why, sizeof(cl->why),
                  "no mimir-agent on %s and starting one failed; run 'mimir-agent "
                  "--foreground' to see why", cl->path);
         return remaining(cl) ? MM_ERR_AGENT_UNREACHABLE : MM_ERR_TIMEOUT;
+    }
+    if (err == ETIMEDOUT) {
+        snprintf(cl->why, sizeof(cl->why), "mimir-agent on %s accepts no connection (its queue "
+                 "is full: is it hung?); restarting it helps", cl->path);
+        return MM_ERR_TIMEOUT;
     }
     snprintf(cl->why, sizeof(cl->why),
              "cannot reach mimir-agent at %s: %s; start it with 'mimir-agent' (or "
@@ -219,7 +231,7 @@ mm_err mm_client_read(mm_client *cl, mm_response *resp)
             return snprintf(cl->why, sizeof(cl->why), "mimir-agent did not answer in time"),
                    MM_ERR_TIMEOUT;
         ssize_t r = pr < 0 ? -1 : recv(cl->fd, cl->buf + cl->len, MM_PROTO_MAX_LINE - cl->len, 0);
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (r <= 0)
             return snprintf(cl->why, sizeof(cl->why), "mimir-agent closed the connection"),

@@ -307,6 +307,22 @@ static mm_err parse_profiles(const cJSON *profiles, mm_config *cfg, const char *
     return MM_OK;
 }
 
+static mm_err parse_store(const cJSON *st, mm_config *cfg, const char *path, char *why,
+                          size_t whylen)
+{
+    static const char *const names[] = {[MM_STORE_PREF_AUTO] = "auto",
+                                        [MM_STORE_PREF_KEYRING] = "keyring",
+                                        [MM_STORE_PREF_FILE] = "file"};
+    if (!st)
+        return MM_OK;
+    for (size_t i = 0; cJSON_IsString(st) && i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(st->valuestring, names[i])) {
+            cfg->store = (mm_store_pref)i;
+            return MM_OK;
+        }
+    return fail(why, whylen, path, "store: must be \"auto\", \"keyring\" or \"file\"");
+}
+
 static mm_err pick_default(const cJSON *doc, mm_config *cfg, const char *path, char *why,
                            size_t whylen)
 {
@@ -342,7 +358,8 @@ mm_err mm_config_from_json(const char *path, const cJSON *doc, int use_env, mm_c
     }
     const cJSON *it;
     cJSON_ArrayForEach(it, doc) if (strcmp(it->string, "profiles") &&
-                                    strcmp(it->string, "default_profile"))
+                                    strcmp(it->string, "default_profile") &&
+                                    strcmp(it->string, "store"))
     {
         fail(why, whylen, path, "%s: unknown key", it->string);
         goto out;
@@ -351,8 +368,10 @@ mm_err mm_config_from_json(const char *path, const cJSON *doc, int use_env, mm_c
         fail(why, whylen, path, "%s: appears twice", duplicate_key(doc));
         goto out;
     }
-    e = parse_profiles(cJSON_GetObjectItemCaseSensitive(doc, "profiles"), cfg, path, why,
-                       whylen);
+    e = parse_store(cJSON_GetObjectItemCaseSensitive(doc, "store"), cfg, path, why, whylen);
+    if (e == MM_OK)
+        e = parse_profiles(cJSON_GetObjectItemCaseSensitive(doc, "profiles"), cfg, path, why,
+                           whylen);
     if (e == MM_OK)
         e = pick_default(doc, cfg, path, why, whylen);
     if (e == MM_OK && use_env)
@@ -417,7 +436,11 @@ mm_err mm_config_read_json(const char *path, cJSON **doc, char *why, size_t whyl
     else if (n > st.st_size)
         e = fail(why, whylen, path, "changed while it was read; try again");
     else if (!(*doc = mm_json_parse(buf, (size_t)n))) {
-        const char *at = cJSON_GetErrorPtr();
+        /* Where cJSON stops in these bytes.  cJSON_GetErrorPtr() is stale
+         * when mm_json_parse refused the bytes without cJSON failing, and
+         * then computes NULL + 0 (undefined; found by tests/fuzz). */
+        const char *at = NULL;
+        cJSON_Delete(cJSON_ParseWithLengthOpts(buf, (size_t)n, &at, 0));
         e = fail(why, whylen, path, "not valid JSON (near byte %ld)",
                  at && at >= buf && at <= buf + n ? (long)(at - buf) : -1L);
     }

@@ -50,6 +50,16 @@ mm_err mm_config_path(char *buf, size_t len)
     return MM_ERR_CONFIG;
 }
 
+mm_err mm_vault_path(char *buf, size_t len)
+{
+    const char *v;
+    if ((v = env_abs("XDG_DATA_HOME")))
+        return fit(len, snprintf(buf, len, "%s/mimir/vault", v));
+    if ((v = env_abs("HOME")))
+        return fit(len, snprintf(buf, len, "%s/.local/share/mimir/vault", v));
+    return MM_ERR_CONFIG;
+}
+
 mm_err mm_dirname(const char *path, char *buf, size_t len)
 {
     const char *slash = strrchr(path, '/');

@@ -11,6 +11,8 @@ static const char *const op_names[MM_OP__COUNT] = {
     [MM_OP_SET_API_KEY] = "set_api_key", [MM_OP_LOGOUT] = "logout",
     [MM_OP_RELOAD] = "reload",         [MM_OP_LOGIN] = "login",
     [MM_OP_LOGIN_WAIT] = "login_wait", [MM_OP_SUBSCRIBE] = "subscribe",
+    [MM_OP_UNLOCK] = "unlock",         [MM_OP_LOCK] = "lock",
+    [MM_OP_IMPORT_TOKEN] = "import_token", [MM_OP_PROBE] = "probe",
 };
 
 const char *mm_op_name(mm_op op)

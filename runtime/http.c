@@ -269,6 +269,8 @@ static mm_err setup(req *r, const mm_form *form, const mm_http_opts *o)
 {
     CURL *e = r->easy = curl_easy_init();
     r->hdrs = curl_slist_append(NULL, "Accept: application/json");
+    if (r->hdrs && o->json_body) /* else curl says x-www-form-urlencoded */
+        r->hdrs = curl_slist_append(r->hdrs, "Content-Type: application/json");
     if (!e || !r->hdrs)
         return MM_ERR_NOMEM;
     long timeout = o->timeout_ms > 0 ? o->timeout_ms : 15000;

@@ -23,6 +23,7 @@ typedef struct {
     const char *ca_file;  /* NULL: system trust store */
     int timeout_ms;       /* total; connect timeout is min(5 s, this) */
     int fresh_connect;    /* never reuse a pooled connection (retry after a hang) */
+    int json_body;        /* the POST body is JSON, not a form */
 } mm_http_opts;
 
 typedef struct {

@@ -1,5 +1,6 @@
 /*
- * secret.h - secrets in libsodium guarded memory.
+ * secret.h - secrets in libsodium guarded memory (and, through buf.h, the
+ * wiping buffers that carry them on their way).
  *
  * Refresh tokens, API keys and access tokens live in sodium_malloc'd
  * buffers: guard pages, mlock (never swapped), wiped by sodium_free.
@@ -12,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "mimir/err.h"
 
 typedef struct {
@@ -31,23 +33,8 @@ void mm_secret_clear(mm_secret **s);
 /* Constant-time string equality (lengths are not secret). */
 int mm_secret_equal(const char *a, const char *b);
 
-/*
- * A growable byte buffer for data that may be secret (request bodies,
- * responses, socket output): it never reallocs, so no stale copy is left
- * behind, and it is wiped when freed.  Always NUL-terminated when non-NULL.
- */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int oom; /* an append failed; the buffer is incomplete */
-} mm_buf;
-
-/* Room for more bytes; -1 when that would pass max (0: no limit) or on OOM. */
-int mm_buf_reserve(mm_buf *b, size_t more, size_t max);
-void mm_buf_append(mm_buf *b, const void *data, size_t n);
-void mm_buf_free(mm_buf *b);
 
 /* Zero a heap string's bytes, then free it. */
-void mm_wipe_free(char *s);
+void mm_secret_wipe_free(char *s);
 
 #endif

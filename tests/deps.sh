@@ -15,7 +15,10 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pkgs=(build-essential pkg-config libsecret-1-dev libcurl4-openssl-dev libssl-dev
       libcjson-dev libsodium-dev libcmocka-dev gnome-keyring libsecret-tools dbus
       dbus-x11 chromium hyperfine jq socat clang valgrind openssl curl strace
-      libclang-rt-14-dev iproute2 util-linux)
+      libclang-rt-14-dev iproute2 util-linux
+      ripgrep libkrb5-dev libx11-dev libxkbfile-dev python3)
+# (the last line: code-server's native modules for the VS Code suite, built by
+# extension-bridge/test/vscode/install.sh; its @vscode/ripgrep gets Debian's rg)
 
 say() { printf 'deps: %s\n' "$*"; }
 

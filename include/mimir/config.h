@@ -3,6 +3,7 @@
  *
  * {
  *   "default_profile": "work",
+ *   "store": "auto",             (or "keyring", "file": the encrypted vault)
  *   "profiles": {
  *     "work": { "kind": "oauth", "server_url": "https://mimir.example/mcp",
  *               "issuer": "https://id.example", "client_id": "mimir-cli",
@@ -52,9 +53,13 @@ typedef struct {
     int redirect_port;  /* 0: ephemeral */
 } mm_profile_cfg;
 
+/* Where the agent keeps credentials ("store" in the file). */
+typedef enum { MM_STORE_PREF_AUTO, MM_STORE_PREF_KEYRING, MM_STORE_PREF_FILE } mm_store_pref;
+
 typedef struct {
     char *path;
     char *default_profile; /* NULL when there are no profiles */
+    mm_store_pref store;
     mm_profile_cfg *profiles;
     size_t nprofiles;
 } mm_config;

@@ -32,6 +32,8 @@ typedef enum {
     MM_ERR_TIMEOUT,           /* a deadline passed */
     MM_ERR_STORE_UNAVAILABLE, /* no Secret Service reachable */
     MM_ERR_STORE,             /* keyring refused an operation */
+    MM_ERR_STORE_LOCKED,      /* the encrypted file store is locked: unlock it */
+    MM_ERR_BAD_PASSPHRASE,    /* the vault's passphrase is wrong */
     MM_ERR_CONFIG,            /* config file invalid */
     MM_ERR_UNKNOWN_LOGIN,     /* login_wait for an id the agent does not know */
     MM_ERR_BUSY,              /* connection limit reached; try again */

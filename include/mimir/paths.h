@@ -21,6 +21,10 @@ mm_err mm_socket_path(char *buf, size_t len);
  * $HOME/.config/mimir/config.json. */
 mm_err mm_config_path(char *buf, size_t len);
 
+/* The encrypted credential file: $XDG_DATA_HOME/mimir/vault, else
+ * $HOME/.local/share/mimir/vault. */
+mm_err mm_vault_path(char *buf, size_t len);
+
 /* The directory part of path, written to buf ("." when there is none). */
 mm_err mm_dirname(const char *path, char *buf, size_t len);
 

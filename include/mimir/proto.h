@@ -34,6 +34,10 @@ typedef enum {
     MM_OP_LOGIN,
     MM_OP_LOGIN_WAIT,
     MM_OP_SUBSCRIBE,
+    MM_OP_UNLOCK,
+    MM_OP_LOCK,
+    MM_OP_IMPORT_TOKEN,
+    MM_OP_PROBE,
     MM_OP__COUNT
 } mm_op;
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# No Secret Service reachable: the agent says so clearly (store_unavailable)
-# and never falls back to writing secrets in plaintext.  Then the keyring
-# comes back (a new agent on the real bus) and everything works.
+# The keyring is asked for ("store": "keyring") but no Secret Service is
+# reachable: the agent says so clearly (store_unavailable) and never falls
+# back to writing secrets in plaintext.  Then the keyring comes back (a new
+# agent on the real bus) and everything works.  (Without "store", no Secret
+# Service means the encrypted vault: test_vault.sh.)
 . "$(dirname "$0")/../lib.sh"
 
 KEY="nostore_$(head -c 10 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-write_apikey_config local
+write_config '{"store":"keyring","profiles":{"local":{"kind":"api-key","server_url":"http://127.0.0.1:8080/mcp"}}}'
 
 log "agent on a D-Bus address where nothing listens"
 real_bus=$DBUS_SESSION_BUS_ADDRESS
