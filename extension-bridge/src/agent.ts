@@ -6,7 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 
-import { AgentClient, ConnectOptions, MimirError, ProfileStatus, Reply } from './protocol';
+import { asMimirError, MimirError } from './errors';
+import { AgentClient, ConnectOptions, ProfileStatus, Reply } from './protocol';
 
 export interface StartOptions extends ConnectOptions {
     /** mimir-helper to run when nobody listens on the socket; empty: never start. */
@@ -47,15 +48,13 @@ function runHelperStatus(helper: string, env: NodeJS.ProcessEnv, timeoutMs: numb
     });
 }
 
-/** What the watcher knows about the chosen profile. */
+/** What the watcher knows: every profile of the agent, or why it cannot tell. */
 export type WatchedState =
-    | { kind: 'profile'; profile: ProfileStatus }
-    | { kind: 'error'; error: MimirError } // e.g. unknown_profile: the agent runs, the profile is wrong
+    | { kind: 'agent'; profiles: ProfileStatus[] }
+    | { kind: 'error'; error: MimirError } // the agent runs but `status` failed
     | { kind: 'down'; error: MimirError }; // the agent is not reachable; reconnecting
 
 export interface WatcherOptions {
-    /** The profile to follow; undefined or '': the agent's default. Read on every refresh. */
-    profile: () => string | undefined;
     onChange: (s: WatchedState) => void;
     connect?: () => Promise<AgentClient>;
     /** Reconnect backoff: doubles from min to max, back to min after a good connection. */
@@ -64,7 +63,7 @@ export interface WatcherOptions {
 }
 
 /**
- * Keeps one `subscribe` connection open and re-reads the profile's status
+ * Keeps one `subscribe` connection open and re-reads every profile's status
  * whenever the agent reports a state change.  When the connection ends
  * (the agent stopped or restarted) it reconnects with exponential backoff.
  * The subscription connection also carries the `status` requests: status
@@ -88,7 +87,7 @@ export class StateWatcher {
         void this.loop();
     }
 
-    /** Re-read the state now (the profile setting changed, a command finished). */
+    /** Re-read the state now (a command finished). */
     refresh(): void {
         if (this.client)
             void this.update(this.client);
@@ -152,7 +151,7 @@ export class StateWatcher {
     private async update(c: AgentClient): Promise<void> {
         let s: WatchedState;
         try {
-            s = { kind: 'profile', profile: await readProfile(c, this.opts.profile()) };
+            s = { kind: 'agent', profiles: await readProfiles(c) };
         } catch (e) {
             const err = asMimirError(e);
             if (c.closed)
@@ -164,37 +163,30 @@ export class StateWatcher {
     }
 }
 
+/** The named profile, or the agent's default one, out of a `status` list. */
+export function pickProfile(profiles: ProfileStatus[], name?: string): ProfileStatus | MimirError {
+    const p = name ? profiles.find((x) => x.name === name) : profiles.find((x) => x.default);
+    if (p)
+        return p;
+    if (name)
+        return new MimirError('unknown_profile', `the agent has no profile "${name}" (mimir.profile); see "mimir-helper status"`);
+    return new MimirError(
+        'unknown_profile',
+        profiles.length
+            ? 'the agent has no default profile; set mimir.profile or make one the default'
+            : 'the agent has no profile yet; add a Mimir server with "Mimir: Add Server"',
+    );
+}
+
+/** Every profile's status, fresh from the agent. */
+export async function readProfiles(c: AgentClient): Promise<ProfileStatus[]> {
+    return (await c.request<Reply & { profiles: ProfileStatus[] }>('status')).profiles;
+}
+
 /** The status of a profile, or of the agent's default one. */
 export async function readProfile(c: AgentClient, profile?: string): Promise<ProfileStatus> {
-    if (profile) {
-        const r = await c.request<Reply & { profile: ProfileStatus }>('status', {}, { profile });
-        return r.profile;
-    }
-    const r = await c.request<Reply & { profiles: ProfileStatus[] }>('status');
-    const p = r.profiles.find((x) => x.default);
-    if (!p)
-        throw new MimirError('unknown_profile', "the agent has no default profile; add one with 'mimir-helper profile add' or set mimir.profile");
+    const p = pickProfile(await readProfiles(c), profile);
+    if (p instanceof MimirError)
+        throw p;
     return p;
-}
-
-/**
- * The profile's status once it has left "loading" (its keyring read).  A
- * `login` sent during that read loses its logging_in state when the read
- * ends (an agent race, see tests/lib_oauth.sh), and right after an
- * autostart every profile is still loading.
- */
-export async function loadedProfile(c: AgentClient, profile?: string, timeoutMs = 10_000): Promise<ProfileStatus> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-        const p = await readProfile(c, profile);
-        if (p.state !== 'loading' || Date.now() > end)
-            return p;
-        await new Promise((r) => setTimeout(r, 50));
-    }
-}
-
-export function asMimirError(e: unknown): MimirError {
-    if (e instanceof MimirError)
-        return e;
-    return new MimirError('internal', e instanceof Error ? e.message : String(e));
 }

@@ -7,29 +7,16 @@
  */
 import * as net from 'node:net';
 
+import { MimirError } from './errors';
+import { checkSocketDir } from './trust';
+
+export { MimirError };
+
 export const PROTOCOL_VERSION = 1;
 /** Longest line either side may send, newline included (MM_PROTO_MAX_LINE). */
 export const MAX_LINE = 64 * 1024;
 /** sizeof(sockaddr_un.sun_path): the path plus its NUL must fit. */
 const SUN_PATH_MAX = 108;
-
-/**
- * An error with the agent's code ("login_required", "unknown_op", ...; the
- * closed list in docs/protocol.md).  Failures on our side of the socket use
- * the same list: agent_unreachable, timeout, too_large, io_error,
- * config_error, bad_request.
- */
-export class MimirError extends Error {
-    constructor(
-        readonly code: string,
-        message: string,
-        /** errno name when a system call failed (ENOENT, ECONNREFUSED, ...) */
-        readonly errno?: string,
-    ) {
-        super(message);
-        this.name = 'MimirError';
-    }
-}
 
 /**
  * The agent's socket, by the rules of common/paths.c: $MIMIR_AGENT_SOCK
@@ -88,7 +75,7 @@ export interface AgentEvent {
 /** One profile as `status` describes it. */
 export interface ProfileStatus {
     name: string;
-    kind: 'oauth' | 'api-key';
+    kind: 'oauth' | 'api-key' | 'mimir' | 'none';
     default: boolean;
     state: ProfileState;
     server_url?: string;
@@ -147,13 +134,10 @@ export class AgentClient {
         sock.on('close', () => this.fail(new MimirError('io_error', 'mimir-agent closed the connection')));
     }
 
-    static connect(opts: ConnectOptions = {}): Promise<AgentClient> {
-        let path: string;
-        try {
-            path = opts.path ?? socketPath();
-        } catch (e) {
-            return Promise.reject(e);
-        }
+    /** Checks the socket's directory (trust.ts), then connects; nothing is sent. */
+    static async connect(opts: ConnectOptions = {}): Promise<AgentClient> {
+        const path = opts.path ?? socketPath();
+        await checkSocketDir(path);
         const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
         return new Promise((resolve, reject) => {
             const sock = net.createConnection({ path });

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 export const { AgentClient, MimirError, MAX_LINE, socketPath } = require('../out/protocol.js');
-export const { StateWatcher, connectOrStart, loadedProfile, readProfile } = require('../out/agent.js');
+export const { StateWatcher, connectOrStart, pickProfile, readProfile } = require('../out/agent.js');
+export const { checkSocketDir } = require('../out/trust.js');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const build = process.env.MM_BUILD ?? join(here, '..', '..', 'build');

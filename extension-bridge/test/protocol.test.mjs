@@ -7,14 +7,14 @@
 // (the keyring of the desktop session must never be touched).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-    AgentClient, MAX_LINE, StateWatcher, connectOrStart, helperBin, loadedProfile, needAgent, readProfile, rejectsWith,
-    sleep, socketPath, startAgent, tmp, waitFor,
+    AgentClient, MAX_LINE, MimirError, StateWatcher, checkSocketDir, connectOrStart, helperBin, needAgent, pickProfile, readProfile,
+    rejectsWith, sleep, socketPath, startAgent, tmp, waitFor,
 } from './helpers.mjs';
 
 // ---- socket path rules --------------------------------------------------------
@@ -187,6 +187,77 @@ describe('client', () => {
     });
 });
 
+// ---- trust: the socket's directory (issue 8, finding 1) --------------------------------
+
+describe('trust', () => {
+    /** A server listening in DIR (made with MODE) that counts connections: none may arrive. */
+    async function plantedServer(name, mode) {
+        const dir = join(tmp, name);
+        mkdirSync(dir, { mode });
+        chmodSync(dir, mode); // mkdir's mode passes through the umask
+        let connections = 0;
+        const srv = await fakeServer(join(name, 'agent.sock'), (s) => {
+            connections++;
+            s.destroy();
+        });
+        return { dir, path: srv.path, connections: () => connections, close: srv.close };
+    }
+
+    test('a missing directory: agent_unreachable with ENOENT (starting an agent is safe)', async () => {
+        const err = await rejectsWith(AgentClient.connect({ path: join(tmp, 'nodir', 'agent.sock') }), 'agent_unreachable');
+        assert.equal(err.errno, 'ENOENT');
+    });
+
+    test('group/other access is refused before anything is sent, as the helper refuses it', async () => {
+        const s = await plantedServer('open', 0o755);
+        try {
+            const err = await rejectsWith(AgentClient.connect({ path: s.path }), 'agent_unreachable');
+            assert.match(err.message, /has mode 755; it must be 0700/);
+            assert.match(err.message, /Nothing was sent/);
+            assert.equal(err.errno, undefined, 'no errno: autostart must not try to "fix" it');
+            await rejectsWith(connectOrStart({ path: s.path, helperPath: helperBin }), 'agent_unreachable');
+            assert.equal(s.connections(), 0, 'nobody connected to the planted socket');
+            const helperSays = await new Promise((resolve) =>
+                execFile(helperBin, ['status'], { env: { PATH: process.env.PATH, MIMIR_AGENT_SOCK: s.path, MIMIR_NO_AUTOSTART: '1' } },
+                    (e, _o, se) => resolve({ code: e?.code, stderr: se })));
+            assert.equal(helperSays.code, 3, helperSays.stderr);
+            assert.match(helperSays.stderr, /has mode 755; it must be 0700/);
+            assert.equal(s.connections(), 0);
+        } finally {
+            await s.close();
+        }
+    });
+
+    test('a symlink to a private directory is refused', async () => {
+        const s = await plantedServer('real', 0o700);
+        const link = join(tmp, 'link');
+        symlinkSync(s.dir, link);
+        try {
+            const err = await rejectsWith(AgentClient.connect({ path: join(link, 'agent.sock') }), 'agent_unreachable');
+            assert.match(err.message, /is not a directory \(symlinks are refused\)/);
+            assert.equal(s.connections(), 0);
+            // the directory itself is fine
+            (await AgentClient.connect({ path: s.path })).close();
+            await waitFor('the connection', () => s.connections() === 1);
+        } finally {
+            await s.close();
+        }
+    });
+
+    test("another user's directory is refused", { skip: process.geteuid?.() === 0 ? false : 'needs root to chown' }, async () => {
+        const s = await plantedServer('theirs', 0o700);
+        chownSync(s.dir, 65534, 65534);
+        try {
+            const err = await rejectsWith(AgentClient.connect({ path: s.path }), 'agent_unreachable');
+            assert.match(err.message, /is owned by uid 65534, not by us \(uid 0\)/);
+            assert.equal(s.connections(), 0);
+            await checkSocketDir(s.path, 65534); // it is fine for its owner
+        } finally {
+            await s.close();
+        }
+    });
+});
+
 // ---- the real agent -----------------------------------------------------------------
 
 describe('with mimir-agent', needAgent, () => {
@@ -283,28 +354,27 @@ describe('with mimir-agent', needAgent, () => {
 });
 
 describe('StateWatcher and autostart', needAgent, () => {
-    test('follows the profile across an agent restart', async () => {
+    test('follows the profiles across an agent restart', async () => {
         let agent = await startAgent(join(tmp, 'w'));
         const seen = [];
         const w = new StateWatcher({
-            profile: () => undefined,
             onChange: (s) => seen.push(s),
             connect: () => AgentClient.connect({ path: agent.sock, timeoutMs: 1000 }),
             minDelayMs: 20,
             maxDelayMs: 200,
         });
         const last = () => seen[seen.length - 1];
+        const local = () => (last()?.kind === 'agent' ? last().profiles.find((p) => p.name === 'local') : undefined);
         try {
             w.start();
             // loading (the keyring read), then login_required: no key yet
-            await waitFor('login_required', () => last()?.kind === 'profile' && last().profile.state === 'login_required');
-            assert.equal(last().profile.name, 'local');
+            await waitFor('login_required', () => local()?.state === 'login_required');
 
             // An event makes the watcher re-read the status.
             const c = await AgentClient.connect({ path: agent.sock });
             await c.request('set_api_key', { api_key: 'watched-key' });
             c.close();
-            await waitFor('ready', () => last()?.kind === 'profile' && last().profile.state === 'ready');
+            await waitFor('ready', () => local()?.state === 'ready');
 
             await agent.stop();
             await waitFor('"down"', () => last()?.kind === 'down');
@@ -314,31 +384,28 @@ describe('StateWatcher and autostart', needAgent, () => {
             assert.equal(last().error.code, 'agent_unreachable');
 
             agent = await startAgent(join(tmp, 'w')); // same socket; the key is in the keyring
-            await waitFor('the state after the restart', () => last()?.kind === 'profile' && last().profile.state === 'ready', 5000);
+            await waitFor('the state after the restart', () => local()?.state === 'ready', 5000);
         } finally {
             w.dispose();
             await agent.stop();
         }
     });
 
-    test('an unknown profile is reported as an error, not as "down"', async () => {
-        const agent = await startAgent(join(tmp, 'u'));
-        let profile = 'nosuch';
-        const seen = [];
-        const w = new StateWatcher({
-            profile: () => profile,
-            onChange: (s) => seen.push(s),
-            connect: () => AgentClient.connect({ path: agent.sock }),
-        });
+    test('pickProfile: the named, the default, or why not', async () => {
+        const agent = await startAgent(join(tmp, 'u'), { local: { kind: 'api-key' }, other: { kind: 'api-key' } });
+        const c = await AgentClient.connect({ path: agent.sock });
         try {
-            w.start();
-            await waitFor('an error', () => seen.at(-1)?.kind === 'error');
-            assert.equal(seen.at(-1).error.code, 'unknown_profile');
-            profile = 'local';
-            w.refresh();
-            await waitFor('the profile', () => seen.at(-1)?.kind === 'profile');
+            const all = (await c.request('status')).profiles;
+            assert.equal(pickProfile(all, 'other').name, 'other');
+            const none = pickProfile(all, 'nosuch');
+            assert.ok(none instanceof MimirError);
+            assert.equal(none.code, 'unknown_profile');
+            assert.match(pickProfile(all).message, /no default profile/); // two profiles, no default_profile
+            assert.match(pickProfile([]).message, /Add Server/);
+            await rejectsWith(readProfile(c, 'nosuch'), 'unknown_profile');
+            assert.equal((await readProfile(c, 'local')).kind, 'api-key');
         } finally {
-            w.dispose();
+            c.close();
             await agent.stop();
         }
     });
@@ -363,8 +430,10 @@ describe('StateWatcher and autostart', needAgent, () => {
             const hello = await c.request('hello');
             pid = hello.pid;
             assert.equal(hello.default_profile, 'auto');
-            // Just started: wait out the keyring read (what Login does first).
-            const p = await loadedProfile(c);
+            const p = await waitFor('the keyring read', async () => {
+                const r = await readProfile(c);
+                return r.state !== 'loading' && r;
+            });
             assert.equal(p.name, 'auto');
             assert.equal(p.state, 'login_required');
         } finally {

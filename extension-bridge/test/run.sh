@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# test/run.sh - compile the extension and run its tests against the real
-# mimir-agent, inside a private D-Bus session with an unlocked gnome-keyring
-# and a private HOME (the keyring of the session we run in is never touched).
+# test/run.sh - compile the extension and run its tests, inside a private
+# D-Bus session with an unlocked gnome-keyring and a private HOME (the
+# keyring of the session we run in is never touched):
+#   protocol.test.mjs  the socket client against the real mimir-agent (node)
+#   vscode/suite.mjs   the packaged extension inside a real VS Code
+#                      (code-server, installed here by vscode/install.sh)
 #
 #   bash extension-bridge/test/run.sh      exit status 0 only when every test passed
 #
 # Needs node >= 20, npm, dbus (dbus-run-session, dbus-send), gnome-keyring,
-# and what `make` needs to build the agent (tests/deps.sh installs it all).
-# MM_BUILD: where mimir-agent and mimir-helper are (default: ../build, which
-# this script brings up to date with `make`).
+# chromium, tests/node22 and what `make` needs to build the agent
+# (tests/deps.sh installs it all).
+# MM_BUILD: where mimir-agent, mimir-helper and mimir-proxy are (default:
+# ../build, which this script brings up to date with `make`).
+# MM_VSCODE_LOGDIR: where the VS Code suite leaves its logs and screenshots
+# (default: $MM_BUILD/test-logs/vscode; kept after the run).
+# MM_VSCODE=0 skips the VS Code suite.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,7 +40,12 @@ if [[ ${1:-} == --in-session ]]; then
     owned || { echo "run.sh: gnome-keyring did not come up on the session bus" >&2; exit 1; }
     rc=0
     MM_PRIVATE_DBUS=1 timeout 120 node --test --test-reporter=spec --test-timeout=60000 \
-        test/protocol.test.mjs test/extension.test.mjs || rc=$?
+        test/protocol.test.mjs test/setup.test.mjs || rc=$?
+    if [[ ${MM_VSCODE:-1} != 0 ]]; then
+        echo "run.sh: the VS Code suite (logs and screenshots in $MM_VSCODE_LOGDIR)" >&2
+        MM_PRIVATE_DBUS=1 timeout 600 node --test --test-reporter=spec --test-timeout=180000 \
+            test/vscode/suite.mjs || rc=$?
+    fi
     exit "$rc" # the keyring daemon ends with the session bus
 fi
 
@@ -55,6 +67,10 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
     npm ci --no-audit --no-fund
 fi
 npm run --silent compile
+export MM_VSCODE_LOGDIR=${MM_VSCODE_LOGDIR:-$MM_BUILD/test-logs/vscode}
+if [[ ${MM_VSCODE:-1} != 0 ]]; then
+    bash "$here/test/vscode/install.sh"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mm-ext.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
