@@ -2,9 +2,11 @@
 #   make            build mimir-agent and mimir-helper (gcc; make CC=clang works too)
 #   make check      install what is missing, then run every test
 #   make demo       install what is missing, then run the main job end to end
-#   make bench      helper exec time vs /bin/true, agent requests per second
+#   make bench      helper exec time vs /bin/true, agent requests per second,
+#                   the MCP proxy vs the MCP SDK's HTTP client
 #   make asan       the test suite under ASan + UBSan
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        the Debian package, in $(BUILD)/deb/ (packaging/debian)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -75,16 +77,19 @@ COMMON_SRC  := $(wildcard common/*.c)
 RUNTIME_SRC := $(wildcard runtime/*.c)
 AGENT_SRC   := $(wildcard agent/*.c)
 HELPER_SRC  := $(wildcard helper/*.c)
+PROXY_SRC   := $(wildcard proxy/*.c)
 
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ   := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 HELPER_OBJ  := $(HELPER_SRC:%.c=$(BUILD)/%.o)
+PROXY_OBJ   := $(PROXY_SRC:%.c=$(BUILD)/%.o)
 RUNTIME_PKGS := libcurl libsodium
 
-BINS := $(BUILD)/mimir-agent $(BUILD)/mimir-helper
+BINS := $(BUILD)/mimir-agent $(BUILD)/mimir-helper $(BUILD)/mimir-proxy
 
-.PHONY: all deps check check-unit check-integration check-extension demo bench asan install clean
+.PHONY: all deps check check-unit check-integration check-extension vsix demo bench asan install clean \
+        completions deb
 
 all: $(BINS)
 
@@ -126,6 +131,15 @@ $(BUILD)/mimir-agent: $(AGENT_OBJ) $(BUILD)/libmimir-runtime.a $(BUILD)/libmimir
 	$(CC) $(MM_CFLAGS) $(MM_LDFLAGS) -o $@ $^ $(call pkg_libs,$(AGENT_PKGS)) $(CJSON_LIBS) \
 	    -lpthread
 
+# The MCP proxy (`mimir-helper proxy` execs it): runtime/ + libcurl, so that
+# the helper's token path stays libc + cJSON (docs/architecture.md).
+$(BUILD)/proxy/%.o: proxy/%.c $(wildcard proxy/*.h runtime/*.h include/mimir/*.h) $(CONFIG_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(MM_CFLAGS) -Iruntime $(CJSON_CFLAGS) $(call pkg_cflags,$(RUNTIME_PKGS)) -c -o $@ $<
+
+$(BUILD)/mimir-proxy: $(PROXY_OBJ) $(BUILD)/libmimir-runtime.a $(BUILD)/libmimir.a
+	$(CC) $(MM_CFLAGS) $(MM_LDFLAGS) -o $@ $^ $(call pkg_libs,$(RUNTIME_PKGS)) $(CJSON_LIBS)
+
 $(BUILD)/mimir-helper: $(HELPER_OBJ) $(BUILD)/libmimir.a
 	$(CC) $(MM_CFLAGS) $(HELPER_LDFLAGS) -o $@ $^ $(CJSON_LIBS)
 
@@ -157,11 +171,14 @@ $(BUILD)/tests/loadclient: tests/bench/loadclient.c $(BUILD)/libmimir.a
 	@mkdir -p $(dir $@)
 	$(CC) $(MM_CFLAGS) $(CJSON_CFLAGS) $(MM_LDFLAGS) -o $@ $^ $(CJSON_LIBS) -lpthread
 
+# libFuzzer harnesses: make fuzz, check-fuzz (tests/fuzz/fuzz.mk).
+include tests/fuzz/fuzz.mk
+
 deps:
 	@tests/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory check-unit check-integration check-extension
+	@$(MAKE) --no-print-directory check-unit check-fuzz check-integration check-extension
 
 check-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -169,9 +186,15 @@ check-unit: $(UNIT_BIN)
 check-integration: $(BINS) $(BUILD)/tests/loadclient
 	@tests/run-integration.sh $(BUILD)
 
-# The VS Code extension's protocol client and commands against the real agent.
+# The VS Code extension: its socket client against the real agent, then the
+# packaged extension inside a real VS Code (code-server; logs and screenshots
+# in $(BUILD)/test-logs/vscode).
 check-extension: $(BINS)
 	@MM_BUILD=$(abspath $(BUILD)) bash extension-bridge/test/run.sh
+
+# The VS Code extension's package: extension-bridge/mimir-bridge-<version>.vsix.
+vsix:
+	@cd extension-bridge && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run --silent package
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -180,20 +203,62 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/loadclient
 	@tests/bench/bench.sh $(BUILD)
+	@tests/bench/proxy.sh $(BUILD)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan HELPER_STATIC=0 \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" check-unit check-integration
 
-install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/user \
-	    $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/systemd/mimir-agent.service.in \
-	    > $(DESTDIR)$(PREFIX)/lib/systemd/user/mimir-agent.service
-	install -m 0644 packaging/systemd/mimir-agent.socket $(DESTDIR)$(PREFIX)/lib/systemd/user/
-	install -m 0644 packaging/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+# Shell completions, printed by the built helper from its own command and
+# option tables (mimir-helper completion bash|zsh|fish).
+COMPLETIONS := $(BUILD)/completions/mimir-helper.bash $(BUILD)/completions/_mimir-helper \
+               $(BUILD)/completions/mimir-helper.fish
+
+completions: $(COMPLETIONS)
+
+$(BUILD)/completions/mimir-helper.bash: $(BUILD)/mimir-helper
+	@mkdir -p $(dir $@)
+	$< completion bash > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/completions/_mimir-helper: $(BUILD)/mimir-helper
+	@mkdir -p $(dir $@)
+	$< completion zsh > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/completions/mimir-helper.fish: $(BUILD)/mimir-helper
+	@mkdir -p $(dir $@)
+	$< completion fish > $@.tmp && mv $@.tmp $@
+
+# Where `make install` puts things (the Debian package sets the zsh and doc
+# directories to Debian's).
+BINDIR        ?= $(PREFIX)/bin
+USERUNITDIR   ?= $(PREFIX)/lib/systemd/user
+MANDIR        ?= $(PREFIX)/share/man
+BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR    ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR   ?= $(PREFIX)/share/fish/vendor_completions.d
+DOCDIR        ?= $(PREFIX)/share/doc/mimir
+
+install: $(BINS) $(COMPLETIONS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
+	    $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|g' packaging/systemd/mimir-agent.service.in \
+	    > $(DESTDIR)$(USERUNITDIR)/mimir-agent.service
+	chmod 0644 $(DESTDIR)$(USERUNITDIR)/mimir-agent.service
+	install -m 0644 packaging/systemd/mimir-agent.socket $(DESTDIR)$(USERUNITDIR)/
+	install -m 0644 packaging/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(BUILD)/completions/mimir-helper.bash $(DESTDIR)$(BASHCOMPDIR)/mimir-helper
+	install -m 0644 $(BUILD)/completions/_mimir-helper $(DESTDIR)$(ZSHCOMPDIR)/_mimir-helper
+	install -m 0644 $(BUILD)/completions/mimir-helper.fish $(DESTDIR)$(FISHCOMPDIR)/mimir-helper.fish
+	install -m 0644 README.md docs/protocol.md docs/architecture.md $(DESTDIR)$(DOCDIR)/
+
+# The Debian package (packaging/debian, dpkg-buildpackage + debhelper) from
+# the files of this checkout, built in $(BUILD)/deb/: $(BUILD)/deb/*.deb,
+# checked with lintian (errors fail).
+deb:
+	@packaging/build-deb.sh $(BUILD)/deb
 
 clean:
 	rm -rf build build-asan

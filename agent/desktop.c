@@ -42,6 +42,7 @@ typedef struct {
     mm_desktop *d;
     char profile[65];
     char *body;
+    int signin;
 } notify_req;
 
 /* ---- the desktop thread ------------------------------------------------------ */
@@ -77,7 +78,10 @@ static void notified(GObject *src, GAsyncResult *res, gpointer data)
     if (r) {
         shown *s = &n->d->shown[n->d->next_shown++ % SHOWN_MAX];
         g_variant_get(r, "(u)", &s->id);
-        memcpy(s->profile, n->profile, sizeof(s->profile));
+        if (n->signin) /* else a click on it signs nobody in */
+            memcpy(s->profile, n->profile, sizeof(s->profile));
+        else
+            s->profile[0] = '\0';
         g_variant_unref(r);
     } else { /* no notification daemon: the state event and status remain */
         mm_debug("desktop notification skipped: %s", err->message);
@@ -97,11 +101,13 @@ static gboolean do_notify(gpointer data)
         return G_SOURCE_REMOVE;
     }
     static const char *const actions[] = {"default", "Sign in", "signin", "Sign in", NULL};
+    static const char *const none[] = {NULL};
     GVariantBuilder hints;
     g_variant_builder_init(&hints, G_VARIANT_TYPE("a{sv}"));
     g_dbus_connection_call(d->bus, BUS_NAME, BUS_PATH, BUS_NAME, "Notify",
                            g_variant_new("(susss^asa{sv}i)", "Mimir", 0u, "dialog-password",
-                                         "Mimir: login required", n->body, actions, &hints, -1),
+                                         "Mimir: login required", n->body,
+                                         n->signin ? actions : none, &hints, -1),
                            G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, NULL,
                            notified, n);
     return G_SOURCE_REMOVE;
@@ -189,7 +195,8 @@ void mm_desktop_free(mm_desktop *d)
     free(d);
 }
 
-void mm_desktop_login_required(mm_desktop *d, const char *profile, const char *body)
+void mm_desktop_login_required(mm_desktop *d, const char *profile, const char *body,
+                               int signin)
 {
     notify_req *n = d ? calloc(1, sizeof(*n)) : NULL;
     if (!n || !(n->body = strdup(body))) {
@@ -197,6 +204,7 @@ void mm_desktop_login_required(mm_desktop *d, const char *profile, const char *b
         return;
     }
     n->d = d;
+    n->signin = signin;
     snprintf(n->profile, sizeof(n->profile), "%s", profile);
     g_main_context_invoke(d->gctx, do_notify, n);
 }

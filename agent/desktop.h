@@ -24,7 +24,9 @@ mm_desktop *mm_desktop_new(mm_loop *loop, mm_desktop_signin signin, void *ctx);
 void mm_desktop_free(mm_desktop *d);
 
 /* Show that profile needs a new login (body: what happened), with a
- * "Sign in" action.  Loop thread; returns at once. */
-void mm_desktop_login_required(mm_desktop *d, const char *profile, const char *body);
+ * "Sign in" action when signin is set (a browser login can do it; a
+ * password the agent cannot ask for).  Loop thread; returns at once. */
+void mm_desktop_login_required(mm_desktop *d, const char *profile, const char *body,
+                               int signin);
 
 #endif

@@ -271,6 +271,7 @@ static void on_http(void *arg, mm_err e, mm_http_resp *r, const char *why)
     }
     switch (f->step) {
     case ST_RESOURCE: /* any answer will do; a 401 names its metadata */
+        f->resource_status = r->status;
         mm_oauth_prm_url(f->server_url, r->www_authenticate, url, sizeof(url));
         request(f, ST_PRM, url, NULL);
         return;

@@ -60,6 +60,7 @@ struct mm_flow {
     mm_oauth_meta meta;
     int have_meta;
     char *found_issuer;  /* from RFC 9728 discovery */
+    long resource_status; /* what the MCP endpoint said to a request without credentials */
     mm_form form;
     char *nonce;        /* expected ID token nonce; NULL for refresh/device */
     int want_id_token;  /* a code exchange must return one */

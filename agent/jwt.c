@@ -235,7 +235,7 @@ static mm_err check_claims(const cJSON *c, const mm_jwt_expect *x, mm_jwt_claims
         return bad(why, whylen, "expired (\"exp\" in the past)");
     if (!mm_json_num(c, "iat", &iat) || iat - MM_JWT_LEEWAY > (double)x->now)
         return bad(why, whylen, "\"iat\" missing or in the future");
-    if (!sub)
+    if (!sub || !sub[0])
         return bad(why, whylen, "no \"sub\" claim");
     if (x->nonce) {
         const char *nonce = mm_json_str(c, "nonce");

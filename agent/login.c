@@ -17,10 +17,10 @@
 
 #include <sodium.h>
 
-#include "browser.h"
 #include "log.h"
 #include "login.h"
 #include "loopback.h"
+#include "mimir/opener.h"
 
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -378,8 +378,12 @@ static void begin_browser(mm_login *l, const mm_oauth_meta *m)
         finish(l, MM_ERR_NOMEM, "out of memory");
         return;
     }
-    if (l->open_browser)
-        l->browser_opened = mm_browser_open(l->url) == 0;
+    if (l->open_browser) { /* asked for by the requester: the agent's own environment */
+        char bwhy[300];
+        l->browser_opened = mm_opener_run(l->url, 2, bwhy, sizeof(bwhy)) == MM_OK;
+        if (!l->browser_opened)
+            mm_warn("profile %s: %s", p->key.profile, bwhy);
+    }
     tell_starters(l, 0);
 }
 

@@ -408,16 +408,18 @@ int main(int argc, char **argv)
         tell_parent(&notify, (char)rc);
         return rc;
     }
+    /* From here on a daemon logs to --log-file or nowhere: not into the
+     * stderr of the MCP client whose helper started it. */
+    if (notify >= 0)
+        detach_output(o.log_file);
     a->server = start(a, &o, lfd, nofile, &sfd);
     if (!a->server) {
-        fprintf(stderr, "mimir-agent: cannot set up the event loop or serve %s\n", o.socket);
+        mm_error("cannot set up the event loop or serve %s", o.socket);
         tell_parent(&notify, 1);
         return 1;
     }
     if (lock_fd >= 0) /* socket-activated sockets belong to systemd */
         mm_server_watch(a->server, o.socket);
-    if (notify >= 0)
-        detach_output(o.log_file);
     mm_info("mimir-agent %s listening on %s (pid %ld)", MIMIR_VERSION, o.socket, (long)getpid());
     tell_parent(&notify, 0);
     mm_loop_add_timer(a->loop, WAKE_CHECK_MS, wake_check, a);

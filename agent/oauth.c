@@ -276,9 +276,8 @@ mm_err mm_oauth_parse_token(const mm_http_resp *r, time_t sent_at, mm_tokens *t,
                       : !mm_policy_credential_ok(at) ? "an access_token that is not a valid "
                                                        "bearer token (RFC 6750)"
                       : life < 0                      ? "an invalid expires_in"
-                      : rt && rt[0] && strlen(rt) > MM_POLICY_CREDENTIAL_MAX
-                          ? "an oversized refresh_token"
-                          : NULL;
+                      : rt && rt[0] && !mm_policy_credential_ok(rt) ? "an invalid refresh_token"
+                                                                   : NULL;
     if (bad) {
         snprintf(why, whylen, "identity provider sent a token response with %s", bad);
         /* An IdP that rotates has already killed the refresh token we sent:
@@ -342,6 +341,17 @@ mm_err mm_oauth_check_revoke(const mm_http_resp *r, char *why, size_t whylen)
 
 /* ---- device authorization ------------------------------------------------- */
 
+static mm_err check_shown_url(const char *url, char *why, size_t whylen)
+{
+    for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+        if (*c < 0x21 || *c > 0x7e) {
+            snprintf(why, whylen, "the identity provider's verification URI is not plain "
+                     "printable ASCII");
+            return MM_ERR_IDP;
+        }
+    return mm_url_check_secure(url, why, whylen);
+}
+
 void mm_device_auth_free(mm_device_auth *d)
 {
     mm_secret_free(d->device_code);
@@ -369,11 +379,13 @@ mm_err mm_oauth_parse_device(const mm_http_resp *r, mm_device_auth *d, char *why
                  "or verification_uri");
         e = MM_ERR_IDP;
     }
-    /* The user is told to open these: the same rules as for the IdP itself. */
+    /* The user is told to open these: the same rules as for the IdP itself,
+     * and printable ASCII only (a C1 or bidi character would act on the
+     * terminal that shows them). */
     if (e == MM_OK)
-        e = mm_url_check_secure(vu, why, whylen);
+        e = check_shown_url(vu, why, whylen);
     if (e == MM_OK && vc)
-        e = mm_url_check_secure(vc, why, whylen);
+        e = check_shown_url(vc, why, whylen);
     if (e == MM_OK) {
         mm_json_num(doc, "interval", &interval);
         mm_json_num(doc, "expires_in", &expires_in);

@@ -394,7 +394,8 @@ static cJSON *login_outcome(const mm_profile *p, const cJSON *id, mm_err e, cons
     cJSON_AddStringToObject(r, "profile", p->key.profile);
     if (p->subject)
         cJSON_AddStringToObject(r, "subject", p->subject);
-    mm_json_add_int(r, "expires_at", (long long)p->access_exp);
+    if (p->access_exp)
+        mm_json_add_int(r, "expires_at", (long long)p->access_exp);
     cJSON_AddBoolToObject(r, "refresh_token_stored", p->cred != NULL);
     return r;
 }
@@ -531,7 +532,7 @@ static cJSON *profile_status(const mm_agent *a, const mm_profile *p)
         if (strs[i][1])
             cJSON_AddStringToObject(o, strs[i][0], strs[i][1]);
     cJSON_AddBoolToObject(o, "has_credential", p->cred != NULL);
-    if (p->access)
+    if (p->access && p->access_exp) /* absent: a token that does not expire */
         mm_json_add_int(o, "access_expires_at", (long long)p->access_exp);
     if (p->renew.next_at)
         mm_json_add_int(o, "next_refresh_at", (long long)p->renew.next_at);

@@ -16,6 +16,7 @@ typedef struct {
     char why[512];
     mm_mimir_config cfg;
     char *issuer;
+    int refused;          /* the MCP endpoint said 401 to a request without credentials */
     mm_probe_result r;
 } probe;
 
@@ -26,7 +27,9 @@ static void finish(probe *pb)
     pb->r.dev_login = pb->cfg.dev_login;
     pb->r.providers = pb->cfg.providers;
     pb->r.issuer = pb->issuer;
-    pb->r.security = pb->cfg.dev_login || pb->cfg.providers || pb->issuer;
+    /* Only API keys (no login to offer) look like security off in
+     * /auth/config: the endpoint's own 401 tells them apart. */
+    pb->r.security = pb->cfg.dev_login || pb->cfg.providers || pb->issuer || pb->refused;
     pb->done(pb->arg, pb->err, pb->why, pb->err == MM_OK ? &pb->r : NULL);
     mm_mimir_config_free(&pb->cfg);
     free(pb->issuer);
@@ -50,6 +53,7 @@ static void got_metadata(mm_flow *f)
     probe *pb = f->arg;
     if (f->err == MM_OK && f->meta.issuer)
         pb->issuer = strdup(f->meta.issuer);
+    pb->refused = f->resource_status == 401;
     finish(pb);
 }
 
@@ -82,6 +86,7 @@ void mm_probe_start(mm_agent *a, const char *url, mm_probe_done done, void *arg)
         snprintf(pb->r.server_url, sizeof(pb->r.server_url), "%s", url); /* the flow says why */
     mm_flow_target t = {.cache_key = pb->r.server_url, .server_url = pb->r.server_url,
                         .timeout_ms = a->http_timeout_ms};
+    mm_flow_cache_forget(t.cache_key); /* the server as it is now, not as it was */
     mm_flow *cfg = mm_flow_new(a->http, &t, MM_FLOW_MIMIR_CONFIG, got_config, pb);
     mm_flow *meta = mm_flow_new(a->http, &t, MM_FLOW_DISCOVER, got_metadata, pb);
     if (!cfg || !meta) {

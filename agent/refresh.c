@@ -138,10 +138,11 @@ static void session_ended(mm_profile *p)
                                  "log in again");
     mm_profile_wake(p, MM_ERR_LOGIN_REQUIRED, p->last_msg);
     char body[240];
-    snprintf(body, sizeof(body), "Profile %s needs a new login%s. Choose Sign in, or run "
-             "'mimir-helper login --profile %s'.", p->key.profile,
-             mimir ? " (the remembered password stopped working)" : "", p->key.profile);
-    mm_desktop_login_required(p->agent->desktop, p->key.profile, body);
+    snprintf(body, sizeof(body), "Profile %s needs a new login%s: %srun 'mimir-helper login "
+             "--profile %s'.", p->key.profile,
+             mimir ? " (the remembered password stopped working)" : "",
+             mimir ? "" : "choose Sign in, or ", p->key.profile);
+    mm_desktop_login_required(p->agent->desktop, p->key.profile, body, !mimir);
 }
 
 static void attempt(mm_profile *p, int fresh_connection);

@@ -1,6 +1,7 @@
 /* proto.c - request/response codec for the agent socket (see proto.h). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mimir/proto.h"
@@ -71,10 +72,27 @@ static int utf8_valid(const unsigned char *s, size_t len)
     return 1;
 }
 
+/* JSON allows no raw control character inside a string (RFC 8259 7); cJSON
+ * takes them, and they would reach terminals and logs as they are. */
+static int raw_control_in_string(const char *s, size_t len)
+{
+    int in = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (in && c < 0x20)
+            return 1;
+        if (in && c == '\\')
+            i++; /* the escaped character cannot end the string */
+        else if (c == '"')
+            in = !in;
+    }
+    return 0;
+}
+
 cJSON *mm_json_parse(const char *buf, size_t len)
 {
     if (memchr(buf, '\0', len) || has_nul_escape(buf, len) ||
-        !utf8_valid((const unsigned char *)buf, len))
+        !utf8_valid((const unsigned char *)buf, len) || raw_control_in_string(buf, len))
         return NULL;
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
@@ -180,10 +198,23 @@ static cJSON *reply_head(const cJSON *id, int ok)
         return NULL;
     cJSON_AddRawToObject(r, "v", "1");
     if (cJSON_IsNumber(id) && fabs(id->valuedouble) <= 9007199254740992.0 && /* 2^53 */
-        id->valuedouble == (double)(long long)id->valuedouble)
+        id->valuedouble == (double)(long long)id->valuedouble) {
         mm_json_add_int(r, "id", (long long)id->valuedouble);
-    else if (id)
+    } else if (cJSON_IsNumber(id) && isfinite(id->valuedouble)) {
+        /* The shortest text that reads back as exactly this double (17
+         * digits always do): cJSON's 15 digits may not, and turned the id
+         * 455055550014068.94 into 455055550014069.  No setlocale anywhere,
+         * so the decimal point is '.'. */
+        char buf[32];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(buf, sizeof(buf), "%.*g", prec, id->valuedouble);
+            if (strtod(buf, NULL) == id->valuedouble)
+                break;
+        }
+        cJSON_AddRawToObject(r, "id", buf);
+    } else if (id) {
         cJSON_AddItemToObject(r, "id", cJSON_Duplicate(id, 0));
+    }
     cJSON_AddBoolToObject(r, "ok", ok);
     return r;
 }
@@ -255,9 +286,8 @@ mm_err mm_proto_parse_response(const char *line, size_t len, mm_response *out)
         return MM_OK;
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(out->root, "error");
     const char *code = mm_json_str(err, "code");
-    if (!code)
-        return MM_ERR_BAD_REQUEST;
-    out->err = mm_err_from_code(code);
+    if (!code || (out->err = mm_err_from_code(code)) == MM_OK)
+        return MM_ERR_BAD_REQUEST; /* a failure must say which */
     out->message = mm_json_str(err, "message");
     if (!out->message)
         out->message = mm_err_describe(out->err);

@@ -1,5 +1,5 @@
 /*
- * cmd_profile.c - profile add|list|remove|default, and mcp-config.
+ * cmd_profile.c - profile add|list|remove|default.
  *
  * These edit config.json directly (validated with the same code the agent
  * uses, written atomically) and then ask a running agent to reload; they
@@ -10,44 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confedit.h"
 #include "helper.h"
 #include "mimir/config.h"
 #include "mimir/paths.h"
-
-static int load_doc(char *path, size_t len, cJSON **doc)
-{
-    char why[600];
-    if (mm_config_path(path, len) != MM_OK)
-        return mm_fail(MM_ERR_CONFIG, "cannot find the config file: set MIMIR_CONFIG or HOME");
-    mm_err e = mm_config_read_json(path, doc, why, sizeof(why));
-    return e == MM_OK ? 0 : mm_fail(e, "%s", why);
-}
-
-/* Validate, write, and tell a running agent.  Consumes doc. */
-static int save_doc(const char *path, cJSON *doc, const mm_opts *o)
-{
-    char why[600];
-    mm_config cfg;
-    mm_err e = mm_config_from_json(path, doc, 0, &cfg, why, sizeof(why));
-    if (e == MM_OK) {
-        mm_config_free(&cfg);
-        e = mm_config_write_json(path, doc, why, sizeof(why));
-    }
-    cJSON_Delete(doc);
-    if (e != MM_OK)
-        return mm_fail(e, "%s", why);
-    mm_client cl;
-    if (mm_client_open(&cl, (o->timeout_s ? o->timeout_s : 10) * 1000, 0) == MM_OK) {
-        mm_response r;
-        if (mm_client_call(&cl, mm_proto_request(MM_OP_RELOAD, 0, NULL), &r) == MM_OK) {
-            if (!r.ok)
-                fprintf(stderr, "mimir-helper: the agent did not reload: %s\n", r.message);
-            mm_response_free(&r);
-        }
-        mm_client_close(&cl);
-    }
-    return 0;
-}
 
 static const char add_usage[] =
     "profile add NAME [--kind oauth|api-key] [--url URL] [--issuer URL] [--client-id ID]\n"
@@ -69,13 +35,14 @@ static int add_param(cJSON *prof, const char *kv)
     return 0;
 }
 
+static const struct option add_options[] = {
+    {"kind", 1, 0, 'k'},     {"url", 1, 0, 'u'},      {"issuer", 1, 0, 'i'},
+    {"client-id", 1, 0, 'c'}, {"scope", 1, 0, 's'},    {"audience", 1, 0, 'a'},
+    {"resource", 1, 0, 'r'}, {"ca-file", 1, 0, 'f'},  {"param", 1, 0, 'P'},
+    {"redirect-port", 1, 0, 'R'}, {"default", 0, 0, 'd'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+
 static int profile_add(int argc, char **argv, const mm_opts *o)
 {
-    static const struct option lo[] = {
-        {"kind", 1, 0, 'k'},     {"url", 1, 0, 'u'},      {"issuer", 1, 0, 'i'},
-        {"client-id", 1, 0, 'c'}, {"scope", 1, 0, 's'},    {"audience", 1, 0, 'a'},
-        {"resource", 1, 0, 'r'}, {"ca-file", 1, 0, 'f'},  {"param", 1, 0, 'P'},
-        {"redirect-port", 1, 0, 'R'}, {"default", 0, 0, 'd'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     static const char *const keys[128] = {['k'] = "kind", ['u'] = "server_url",
         ['i'] = "issuer", ['c'] = "client_id", ['s'] = "scope", ['a'] = "audience",
         ['r'] = "resource", ['f'] = "ca_file"};
@@ -87,7 +54,7 @@ static int profile_add(int argc, char **argv, const mm_opts *o)
     const char *name = argv[1];
     char path[4096];
     cJSON *doc;
-    int rc = load_doc(path, sizeof(path), &doc);
+    int rc = mm_confedit_load(path, sizeof(path), &doc);
     if (rc)
         return rc;
     cJSON *profs = cJSON_GetObjectItemCaseSensitive(doc, "profiles");
@@ -97,7 +64,7 @@ static int profile_add(int argc, char **argv, const mm_opts *o)
     cJSON *prof = cJSON_AddObjectToObject(profs, name);
     int ch, make_default = 0;
     optind = 2;
-    while (!rc && (ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+    while (!rc && (ch = getopt_long(argc, argv, "", add_options, NULL)) != -1) {
         if (ch == 'P')
             rc = add_param(prof, optarg);
         else if (ch == 'R')
@@ -119,7 +86,7 @@ static int profile_add(int argc, char **argv, const mm_opts *o)
         cJSON_Delete(doc);
         return rc;
     }
-    if ((rc = save_doc(path, doc, o)) == 0)
+    if ((rc = mm_confedit_save(path, doc, o)) == 0)
         printf("Profile %s saved in %s\n", name, path);
     return rc;
 }
@@ -131,14 +98,14 @@ static int edit_config(const char *name, const mm_opts *o,
 {
     char path[4096];
     cJSON *doc;
-    int rc = load_doc(path, sizeof(path), &doc);
+    int rc = mm_confedit_load(path, sizeof(path), &doc);
     if (rc)
         return rc;
     if ((rc = edit(doc, name, path)) != 0) {
         cJSON_Delete(doc);
         return rc;
     }
-    return save_doc(path, doc, o);
+    return mm_confedit_save(path, doc, o);
 }
 
 static int remove_profile(cJSON *doc, const char *name, const char *path)
@@ -155,14 +122,23 @@ static int remove_profile(cJSON *doc, const char *name, const char *path)
 
 static int set_default(cJSON *doc, const char *name, const char *path)
 {
-    (void)path; /* validation in save_doc names an unknown profile */
+    (void)path; /* validation in mm_confedit_save names an unknown profile */
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "default_profile");
     cJSON_AddStringToObject(doc, "default_profile", name);
     return 0;
 }
 
-static int profile_remove(const char *name, const mm_opts *o)
+static int profile_usage(void)
 {
+    return mm_fail(MM_ERR_USAGE, "usage: mimir-helper profile add|list|remove NAME|default "
+                   "NAME (see 'mimir-helper profile --help')");
+}
+
+static int profile_remove(int argc, char **argv, const mm_opts *o)
+{
+    if (argc != 2)
+        return profile_usage();
+    const char *name = argv[1];
     int rc = edit_config(name, o, remove_profile);
     if (rc == 0)
         printf("Profile %s removed.  A credential it had stays in the keyring; to erase it,\n"
@@ -171,16 +147,23 @@ static int profile_remove(const char *name, const mm_opts *o)
     return rc;
 }
 
-static int profile_default(const char *name, const mm_opts *o)
+static int profile_default(int argc, char **argv, const mm_opts *o)
 {
+    if (argc != 2)
+        return profile_usage();
+    const char *name = argv[1];
     int rc = edit_config(name, o, set_default);
     if (rc == 0)
         printf("Default profile is now %s\n", name);
     return rc;
 }
 
-static int profile_list(void)
+static int profile_list(int argc, char **argv, const mm_opts *o)
 {
+    (void)argv;
+    (void)o;
+    if (argc != 1)
+        return profile_usage();
     char path[4096], why[600];
     mm_config cfg;
     if (mm_config_path(path, sizeof(path)) != MM_OK)
@@ -200,17 +183,19 @@ static int profile_list(void)
     return 0;
 }
 
+const mm_subcommand mm_profile_subs[] = {
+    {"add", profile_add, add_options},
+    {"list", profile_list, NULL},
+    {"remove", profile_remove, NULL},
+    {"default", profile_default, NULL},
+    {0}};
+
 static int run_profile(mm_opts *o)
 {
-    const char *sub = o->nargs ? o->args[0] : "";
-    if (!strcmp(sub, "add"))
-        return profile_add(o->nargs, o->args, o);
-    if (!strcmp(sub, "list") && o->nargs == 1)
-        return profile_list();
-    if ((!strcmp(sub, "remove") || !strcmp(sub, "default")) && o->nargs == 2)
-        return sub[0] == 'r' ? profile_remove(o->args[1], o) : profile_default(o->args[1], o);
-    return mm_fail(MM_ERR_USAGE, "usage: mimir-helper profile add|list|remove NAME|default "
-                   "NAME (see 'mimir-helper profile --help')");
+    for (const mm_subcommand *s = mm_profile_subs; o->nargs && s->name; s++)
+        if (!strcmp(s->name, o->args[0]))
+            return s->run(o->nargs, o->args, o);
+    return profile_usage();
 }
 
 const mm_command mm_cmd_profile = {
@@ -224,41 +209,3 @@ const mm_command mm_cmd_profile = {
     "             --default\n"
     "  list       one line per profile; * marks the default\n"
     "  remove NAME, default NAME\n", NULL};
-
-/* ---- mcp-config ----------------------------------------------------------- */
-
-static int run_mcp_config(mm_opts *o)
-{
-    const char *client = o->nargs ? o->args[0] : "";
-    if (strcmp(client, "claude-code") != 0 || o->nargs != 1)
-        return mm_fail(MM_ERR_USAGE, "usage: mimir-helper mcp-config claude-code [--profile NAME]");
-    char path[4096], why[600];
-    mm_config cfg;
-    if (mm_config_path(path, sizeof(path)) != MM_OK ||
-        mm_config_load(path, &cfg, why, sizeof(why)) != MM_OK)
-        return mm_fail(MM_ERR_CONFIG, "cannot read the config: %s", why);
-    const mm_profile_cfg *p = mm_config_find(&cfg, o->profile);
-    if (!p) {
-        mm_config_free(&cfg);
-        return mm_fail(MM_ERR_UNKNOWN_PROFILE, "no such profile; see 'mimir-helper profile list'");
-    }
-    char helper[4200];
-    snprintf(helper, sizeof(helper), "mimir-helper headers --profile %s", p->name);
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *srv = cJSON_AddObjectToObject(cJSON_AddObjectToObject(doc, "mcpServers"), "mimir");
-    cJSON_AddStringToObject(srv, "type", "http");
-    cJSON_AddStringToObject(srv, "url", p->server_url ? p->server_url : "https://MIMIR-URL/mcp");
-    cJSON_AddStringToObject(srv, "headersHelper", helper);
-    char *s = cJSON_Print(doc);
-    puts(s);
-    cJSON_free(s);
-    cJSON_Delete(doc);
-    mm_config_free(&cfg);
-    return 0;
-}
-
-const mm_command mm_cmd_mcp_config = {
-    "mcp-config", run_mcp_config, "mcp-config claude-code [--profile NAME]",
-    "Print the MCP client configuration snippet for Mimir.  For Claude Code\n"
-    "this is a .mcp.json entry whose headersHelper runs 'mimir-helper headers'.\n",
-    NULL};

@@ -17,8 +17,12 @@
 
 static const mm_command *const commands[] = {
     &mm_cmd_token,  &mm_cmd_header,      &mm_cmd_headers, &mm_cmd_login,
-    &mm_cmd_logout, &mm_cmd_status,      &mm_cmd_set_api_key, &mm_cmd_profile,
-    &mm_cmd_reload, &mm_cmd_mcp_config,  NULL};
+    &mm_cmd_logout, &mm_cmd_status,      &mm_cmd_set_api_key, &mm_cmd_import_token,
+    &mm_cmd_profile,
+    &mm_cmd_reload, &mm_cmd_mcp_config,  &mm_cmd_proxy, &mm_cmd_unlock, &mm_cmd_lock,
+    &mm_cmd_doctor, &mm_cmd_completion, NULL};
+
+const mm_command *const *mm_helper_commands(void) { return commands; }
 
 static const char exit_codes[] =
     "Exit status: 0 ok, 1 other error, 2 usage, 3 agent unreachable,\n"
@@ -45,10 +49,28 @@ int mm_fail(mm_err e, const char *fmt, ...)
     return mm_err_exit_status(e);
 }
 
+/* What the agent (or the way to it) said, as one line: clients that show a
+ * helper's stderr (Claude Code) show its first line.  A deadline that
+ * passed says what to do about it. */
+static int fail_line(mm_err e, const char *msg, const mm_opts *o)
+{
+    char line[1024];
+    snprintf(line, sizeof(line), "%s", msg && *msg ? msg : mm_err_describe(e));
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    if (e == MM_ERR_TIMEOUT)
+        return mm_fail(e, "%s (gave up after %d s; mimir-agent may be waiting for the identity "
+                       "provider); 'mimir-helper status' shows the profile's state, and "
+                       "restarting mimir-agent clears an agent that stays stuck",
+                       line, o->timeout_s ? o->timeout_s : 10);
+    return mm_fail(e, "%s", line);
+}
+
 int mm_connect(mm_client *cl, const mm_opts *o, int autostart)
 {
     mm_err e = mm_client_open(cl, (o->timeout_s ? o->timeout_s : 10) * 1000, autostart);
-    return e == MM_OK ? 0 : mm_fail(e, "%s", cl->why);
+    return e == MM_OK ? 0 : fail_line(e, cl->why, o);
 }
 
 int mm_request_once(const mm_opts *o, cJSON *req, mm_response *resp)
@@ -61,9 +83,9 @@ int mm_request_once(const mm_opts *o, cJSON *req, mm_response *resp)
     }
     mm_err e = mm_client_call(&cl, req, resp);
     if (e != MM_OK)
-        rc = mm_fail(e, "%s", cl.why);
+        rc = fail_line(e, cl.why, o);
     else if (!resp->ok) {
-        rc = mm_fail(resp->err, "%s", resp->message);
+        rc = fail_line(resp->err, resp->message, o);
         mm_response_free(resp);
     }
     mm_client_close(&cl);
@@ -75,10 +97,31 @@ static void command_help(const mm_command *c)
     printf("usage: mimir-helper %s\n\n%s\n"
            "Common options:\n"
            "  -p, --profile NAME  use this profile instead of the default\n"
-           "  -t, --timeout SEC   overall deadline (default 10)\n"
+           "  -t, --timeout SEC   overall deadline (default 10; token, header, headers: 8)\n"
            "  -h, --help          this help\n\n%s",
            c->usage, c->help, exit_codes);
 }
+
+/* Every option of the shared parser: -p, -t, -h go to every command, the
+ * others (val >= 256) only to the commands that list them in extra. */
+enum { O_JSON = 256, O_DEVICE, O_NOBROWSER, O_MINTTL, O_FORMAT, O_VAR, O_NAME, O_WRITE,
+       O_SERVER, O_MODE, O_ISSUER, O_CLIENTID, O_USERNAME, O_REMEMBER, O_NOLOGIN, O_VSCODE,
+       O_REMOVE, O_KEEP };
+static const struct option longopts[] = {
+    {"profile", required_argument, NULL, 'p'}, {"timeout", required_argument, NULL, 't'},
+    {"help", no_argument, NULL, 'h'},          {"json", no_argument, NULL, O_JSON},
+    {"device", no_argument, NULL, O_DEVICE},   {"no-browser", no_argument, NULL, O_NOBROWSER},
+    {"min-ttl", required_argument, NULL, O_MINTTL},
+    {"format", required_argument, NULL, O_FORMAT}, {"var", required_argument, NULL, O_VAR},
+    {"name", required_argument, NULL, O_NAME}, {"write", no_argument, NULL, O_WRITE},
+    {"server", required_argument, NULL, O_SERVER}, {"mode", required_argument, NULL, O_MODE},
+    {"issuer", required_argument, NULL, O_ISSUER},
+    {"client-id", required_argument, NULL, O_CLIENTID},
+    {"username", required_argument, NULL, O_USERNAME},
+    {"remember-password", no_argument, NULL, O_REMEMBER},
+    {"no-login", no_argument, NULL, O_NOLOGIN}, {"from-vscode", no_argument, NULL, O_VSCODE},
+    {"remove", no_argument, NULL, O_REMOVE},   {"keep", no_argument, NULL, O_KEEP},
+    {0, 0, 0, 0}};
 
 static int has_extra(const mm_command *c, const char *opt)
 {
@@ -87,20 +130,48 @@ static int has_extra(const mm_command *c, const char *opt)
     return p && (p == c->extra || p[-1] == ',') && (p[n] == ',' || !p[n]);
 }
 
+int mm_command_accepts(const mm_command *c, const struct option *opt)
+{
+    return opt->val < 256 || has_extra(c, opt->name);
+}
+
+const struct option *mm_helper_options(void) { return longopts; }
+
+const mm_subcommand *mm_command_subs(const mm_command *c)
+{
+    return c == &mm_cmd_profile ? mm_profile_subs : NULL;
+}
+
+static int usage_error(const mm_command *c)
+{
+    fprintf(stderr, "usage: mimir-helper %s\n(see 'mimir-helper %s --help')\n", c->usage,
+            c->name);
+    return MM_EXIT_USAGE;
+}
+
+static int add_arg(const mm_command *c, mm_opts *o, char *arg)
+{
+    if (o->nargs == MM_MAX_ARGS)
+        return usage_error(c);
+    o->pos[o->nargs++] = arg;
+    return 0;
+}
+
 static int parse_opts(const mm_command *c, int argc, char **argv, mm_opts *o)
 {
-    enum { O_JSON = 256, O_DEVICE, O_NOBROWSER, O_MINTTL };
-    static const struct option longopts[] = {
-        {"profile", required_argument, NULL, 'p'}, {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},          {"json", no_argument, NULL, O_JSON},
-        {"device", no_argument, NULL, O_DEVICE},   {"no-browser", no_argument, NULL, O_NOBROWSER},
-        {"min-ttl", required_argument, NULL, O_MINTTL}, {0, 0, 0, 0}};
-    int ch, idx;
-    /* "+" stops at the first positional: profile subcommands parse the rest. */
-    while ((ch = getopt_long(argc, argv, "+p:t:h", longopts, &idx)) != -1) {
-        if (ch >= 256 && !has_extra(c, longopts[idx].name))
+    int ch, idx, rc = 0;
+    o->args = o->pos;
+    /* "-" hands back each positional in order (as 1), so options may come
+     * before or after them whatever POSIXLY_CORRECT says.  profile parses
+     * the options after its subcommand itself (profile add NAME --kind ...):
+     * "+" stops at the subcommand. */
+    int own_options = mm_command_subs(c) != NULL;
+    const char *spec = own_options ? "+p:t:h" : "-p:t:h";
+    while (!rc && (ch = getopt_long(argc, argv, spec, longopts, &idx)) != -1) {
+        if (ch >= 256 && !mm_command_accepts(c, &longopts[idx]))
             ch = '?';
         switch (ch) {
+        case 1: rc = add_arg(c, o, optarg); break;
         case 'p': o->profile = optarg; break;
         case 't':
             o->timeout_s = atoi(optarg);
@@ -112,15 +183,31 @@ static int parse_opts(const mm_command *c, int argc, char **argv, mm_opts *o)
         case O_DEVICE: o->device = 1; break;
         case O_NOBROWSER: o->no_browser = 1; break;
         case O_MINTTL: o->min_ttl = atof(optarg); break;
-        default:
-            fprintf(stderr, "usage: mimir-helper %s\n(see 'mimir-helper %s --help')\n",
-                    c->usage, c->name);
-            return MM_EXIT_USAGE;
+        case O_FORMAT: o->format = optarg; break;
+        case O_VAR: o->var = optarg; break;
+        case O_NAME: o->name = optarg; break;
+        case O_WRITE: o->write = 1; break;
+        case O_SERVER: o->server = optarg; break;
+        case O_MODE: o->mode = optarg; break;
+        case O_ISSUER: o->issuer = optarg; break;
+        case O_CLIENTID: o->client_id = optarg; break;
+        case O_USERNAME: o->username = optarg; break;
+        case O_REMEMBER: o->remember_password = 1; break;
+        case O_NOLOGIN: o->no_login = 1; break;
+        case O_VSCODE: o->from_vscode = 1; break;
+        case O_REMOVE: o->remove = 1; break;
+        case O_KEEP: o->remove = -1; break;
+        default: return usage_error(c);
         }
     }
-    o->args = argv + optind;
-    o->nargs = argc - optind;
-    return 0;
+    if (own_options) {
+        o->args = argv + optind;
+        o->nargs = argc - optind;
+        return 0;
+    }
+    while (!rc && optind < argc) /* whatever follows "--" */
+        rc = add_arg(c, o, argv[optind++]);
+    return rc;
 }
 
 int main(int argc, char **argv)

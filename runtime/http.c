@@ -307,6 +307,27 @@ static mm_err setup(req *r, const mm_form *form, const mm_http_opts *o)
     return curl_multi_add_handle(r->h->multi, e) == CURLM_OK ? MM_OK : MM_ERR_INTERNAL;
 }
 
+static void req_link(mm_http *h, req *r)
+{
+    r->h = h;
+    r->next = h->reqs;
+    if (h->reqs)
+        h->reqs->prev = r;
+    h->reqs = r;
+}
+
+/* A request refused before it started: reported from the loop, as
+ * promised.  Returns the timer's id. */
+static uint64_t req_fail_early(req *r, mm_err e)
+{
+    r->early = e;
+    if (r->easy) {
+        curl_easy_cleanup(r->easy);
+        r->easy = NULL;
+    }
+    return mm_loop_add_timer(r->h->loop, 0, early_fail, r);
+}
+
 void mm_http_start(mm_http *h, const char *url, const mm_form *form, const mm_http_opts *o,
                    mm_http_cb cb, void *arg)
 {
@@ -316,24 +337,14 @@ void mm_http_start(mm_http *h, const char *url, const mm_form *form, const mm_ht
         cb(arg, MM_ERR_NOMEM, NULL, "out of memory");
         return;
     }
-    r->h = h;
     r->cb = cb;
     r->arg = arg;
-    r->next = h->reqs;
-    if (h->reqs)
-        h->reqs->prev = r;
-    h->reqs = r;
+    req_link(h, r);
     mm_err e = mm_url_check_secure(url, r->why, sizeof(r->why));
     if (e == MM_OK && (e = setup(r, form, o)) != MM_OK)
         snprintf(r->why, sizeof(r->why), "cannot start a request to %s", url);
-    if (e != MM_OK) { /* report from the loop, as promised */
-        r->early = e;
-        if (r->easy) {
-            curl_easy_cleanup(r->easy);
-            r->easy = NULL;
-        }
-        mm_loop_add_timer(h->loop, 0, early_fail, r);
-    }
+    if (e != MM_OK)
+        req_fail_early(r, e);
 }
 
 /* localhost, [::1] or an IPv4 literal in 127.0.0.0/8: never a DNS name
@@ -380,4 +391,227 @@ mm_err mm_url_check_secure(const char *url, char *why, size_t whylen)
     curl_free(pass);
     curl_url_cleanup(u);
     return e;
+}
+
+/* ---- streamed transfers (see http.h) -------------------------------------------
+ * A streamed transfer is an ordinary req whose cb is stream_done, so that
+ * the loop glue, the completion path and mm_http_free treat both kinds
+ * alike; only the body and header callbacks differ. */
+
+struct mm_http_xfer {
+    req *r;
+    mm_http_stream_cbs cbs;
+    void *arg;
+    uint64_t timer;  /* a deferred cancel or resume */
+    int head_seen;
+    int cancelled;
+    int aborted;     /* a callback of the caller's asked to stop */
+};
+
+/* libcurl forbids removing handles from inside its callbacks; a cancel or
+ * resume asked for there waits for the next loop turn. */
+static int stream_cb_depth;
+
+static void stream_done(void *arg, mm_err e, mm_http_resp *resp, const char *why)
+{
+    (void)resp;
+    mm_http_xfer *x = arg;
+    for (struct curl_slist *l = x->r->hdrs; l; l = l->next)
+        sodium_memzero(l->data, strlen(l->data)); /* credentials */
+    if (x->timer)
+        mm_loop_del_timer(x->r->h->loop, x->timer);
+    if (!x->cancelled) {
+        if (x->aborted) {
+            e = MM_ERR_INTERNAL;
+            why = "the transfer was ended by its receiver";
+        }
+        x->cbs.done(x->arg, e, why);
+    }
+    free(x);
+}
+
+static int stream_call_head(mm_http_xfer *x)
+{
+    long status = 0;
+    curl_easy_getinfo(x->r->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200)
+        return 0; /* an interim answer (100 Continue): the real one follows */
+    x->head_seen = 1;
+    stream_cb_depth++;
+    int rc = x->cbs.head(x->arg, x, status);
+    stream_cb_depth--;
+    return rc;
+}
+
+static size_t stream_header(char *data, size_t size, size_t n, void *arg)
+{
+    mm_http_xfer *x = arg;
+    size_t len = size * n;
+    if (x->cancelled || x->aborted)
+        return 0;
+    /* The blank line that ends a header block; later blocks are trailers. */
+    if (x->head_seen || len > 2 || (data[0] != '\r' && data[0] != '\n'))
+        return len;
+    if (stream_call_head(x) < 0 || x->cancelled) {
+        x->aborted = !x->cancelled;
+        return 0;
+    }
+    return len;
+}
+
+static size_t stream_body(char *data, size_t size, size_t n, void *arg)
+{
+    mm_http_xfer *x = arg;
+    size_t len = size * n;
+    if (!x->cancelled && !x->aborted && !x->head_seen && stream_call_head(x) < 0)
+        x->aborted = 1;
+    if (x->cancelled || x->aborted)
+        return 0;
+    stream_cb_depth++;
+    int rc = x->cbs.data(x->arg, data, len);
+    stream_cb_depth--;
+    if (rc < 0 || x->cancelled) {
+        x->aborted = !x->cancelled;
+        return 0;
+    }
+    return rc > 0 ? CURL_WRITEFUNC_PAUSE : len;
+}
+
+static mm_err stream_header_add(req *r, const char *h)
+{
+    struct curl_slist *s = curl_slist_append(r->hdrs, h);
+    if (!s)
+        return MM_ERR_NOMEM;
+    r->hdrs = s;
+    return MM_OK;
+}
+
+static mm_err stream_headers(req *r, const char *const *hs)
+{
+    for (; hs && *hs; hs++)
+        if (stream_header_add(r, *hs) != MM_OK)
+            return MM_ERR_NOMEM;
+    /* For large bodies curl would send "Expect: 100-continue" and wait
+     * for a go-ahead first: a round trip for nothing. */
+    return stream_header_add(r, "Expect:");
+}
+
+static void stream_method(CURL *e, const mm_http_stream_req *rq)
+{
+    const char *m = rq->method ? rq->method : "GET";
+    if (!strcmp(m, "GET")) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        return;
+    }
+    if (rq->body || !strcmp(m, "POST")) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+    }
+    if (strcmp(m, "POST") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+}
+
+static mm_err stream_setup(req *r, mm_http_xfer *x, const mm_http_stream_req *rq)
+{
+    CURL *e = r->easy = curl_easy_init();
+    if (!e || stream_headers(r, rq->headers) != MM_OK)
+        return MM_ERR_NOMEM;
+    curl_easy_setopt(e, CURLOPT_URL, r->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* never carry credentials elsewhere */
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (rq->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, rq->ca_file);
+    /* Streams live as long as the server keeps them: the total deadline is
+     * the caller's; a silent one ends after idle_s, a dead peer by keepalive. */
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+    if (rq->timeout_ms > 0)
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)rq->timeout_ms);
+    if (rq->idle_s > 0) {
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)rq->idle_s);
+    }
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
+    curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, stream_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, stream_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    stream_method(e, rq);
+    return curl_multi_add_handle(r->h->multi, e) == CURLM_OK ? MM_OK : MM_ERR_INTERNAL;
+}
+
+mm_http_xfer *mm_http_stream(mm_http *h, const mm_http_stream_req *rq,
+                             const mm_http_stream_cbs *cbs, void *arg)
+{
+    mm_http_xfer *x = calloc(1, sizeof(*x));
+    req *r = calloc(1, sizeof(*r));
+    if (!x || !r || !(r->url = strdup(rq->url))) {
+        free(x);
+        free(r);
+        return NULL;
+    }
+    *x = (mm_http_xfer){.r = r, .cbs = *cbs, .arg = arg};
+    r->cb = stream_done;
+    r->arg = x;
+    req_link(h, r);
+    mm_err e = mm_url_check_secure(rq->url, r->why, sizeof(r->why));
+    if (e == MM_OK && (e = stream_setup(r, x, rq)) != MM_OK)
+        snprintf(r->why, sizeof(r->why), "cannot start a request to %s", rq->url);
+    if (e != MM_OK)
+        x->timer = req_fail_early(r, e);
+    return x;
+}
+
+const char *mm_http_xfer_header(mm_http_xfer *x, const char *name)
+{
+    struct curl_header *hd;
+    if (!x->r->easy || curl_easy_header(x->r->easy, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+        return NULL;
+    return hd->value;
+}
+
+static void stream_deferred(mm_loop *loop, void *data)
+{
+    (void)loop;
+    mm_http_xfer *x = data;
+    x->timer = 0;
+    if (x->cancelled)
+        req_finish(x->r, MM_ERR_INTERNAL);
+    else if (x->r->easy)
+        curl_easy_pause(x->r->easy, CURLPAUSE_CONT);
+}
+
+static void stream_defer(mm_http_xfer *x)
+{
+    if (!x->timer)
+        x->timer = mm_loop_add_timer(x->r->h->loop, 0, stream_deferred, x);
+}
+
+void mm_http_xfer_resume(mm_http_xfer *x)
+{
+    if (x->cancelled || !x->r->easy)
+        return;
+    if (stream_cb_depth)
+        stream_defer(x);
+    else
+        curl_easy_pause(x->r->easy, CURLPAUSE_CONT);
+}
+
+void mm_http_xfer_cancel(mm_http_xfer *x)
+{
+    if (x->cancelled)
+        return;
+    x->cancelled = 1;
+    if (stream_cb_depth || (x->timer && !x->r->easy))
+        stream_defer(x); /* the early-failure timer, if pending, does it */
+    else
+        req_finish(x->r, MM_ERR_INTERNAL);
 }

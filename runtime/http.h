@@ -62,4 +62,47 @@ void mm_http_resp_free(mm_http_resp *r);
 /* https://, or http:// to 127.0.0.0/8, [::1] or localhost: else refuse. */
 mm_err mm_url_check_secure(const char *url, char *why, size_t whylen);
 
+/*
+ * Streamed transfers (the MCP proxy): any method, the caller's headers, a
+ * borrowed body, and the answer handed over as it arrives instead of
+ * collected: status and headers once, then the body piece by piece.  A
+ * piece the caller cannot take yet pauses the transfer (only that one)
+ * until mm_http_xfer_resume.  Same loop, same multi handle, same URL rule
+ * (mm_url_check_secure) as mm_http_start.  Headers are copied and wiped
+ * when the transfer ends: they carry credentials.
+ */
+typedef struct mm_http_xfer mm_http_xfer;
+
+typedef struct {
+    const char *method;          /* "GET" (also when NULL), "POST", "DELETE" */
+    const char *url;
+    const char *const *headers;  /* "Name: value" strings, NULL-terminated */
+    const char *body;            /* borrowed until done runs or cancel */
+    size_t body_len;
+    const char *ca_file;         /* NULL: system trust store */
+    int timeout_ms;              /* total; 0: none (event streams) */
+    int idle_s;                  /* abort after this long below 1 byte/s; 0: off */
+} mm_http_stream_req;
+
+typedef struct {
+    /* The final status line and headers are in.  0 goes on, -1 aborts. */
+    int (*head)(void *arg, mm_http_xfer *x, long status);
+    /* A piece of the body: 0 when taken, 1 to pause (the same bytes come
+     * again after mm_http_xfer_resume), -1 aborts. */
+    int (*data)(void *arg, const char *p, size_t n);
+    /* Exactly once per transfer unless cancelled, from a later loop turn
+     * than mm_http_stream: MM_OK when the whole answer arrived. */
+    void (*done)(void *arg, mm_err e, const char *why);
+} mm_http_stream_cbs;
+
+/* NULL only when out of memory (then no callback runs). */
+mm_http_xfer *mm_http_stream(mm_http *h, const mm_http_stream_req *rq,
+                             const mm_http_stream_cbs *cbs, void *arg);
+/* A header of the answer (case-insensitive name), from head on; NULL when absent. */
+const char *mm_http_xfer_header(mm_http_xfer *x, const char *name);
+void mm_http_xfer_resume(mm_http_xfer *x);
+/* Ends the transfer; no callback runs for it afterwards.  Safe inside its
+ * own callbacks (it then ends as soon as the callback returns). */
+void mm_http_xfer_cancel(mm_http_xfer *x);
+
 #endif

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/demo.sh BUILD_DIR - the main job, end to end, in a throwaway world:
 # a private D-Bus session and keyring, the local identity provider from
-# tests/idp, mimir-agent, a browser login, then the token and the MCP
-# client snippet.  Nothing outside a temp directory is touched.
+# tests/idp, an MCP server that accepts only its tokens (tests/mcp),
+# mimir-agent, a browser login, then the token, the MCP client snippet, and
+# MCP clients calling a tool through the proxy and with `headers`.
+# Nothing outside a temp directory is touched.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -41,9 +43,18 @@ for _ in $(seq 100); do [ -s "$T/idp.json" ] && break; sleep 0.1; done
 issuer=$(jq -r .issuer "$T/idp.json")
 echo "    issuer: $issuer"
 
+say "starting a local MCP server (the official MCP SDK, tests/mcp/server.mjs)"
+node "$top/tests/mcp/server.mjs" --issuer "$issuer" >"$T/mcp.json" 2>"$T/mcp.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$T/mcp.json" ] && break; sleep 0.1; done
+mcp_url=$(jq -r .url "$T/mcp.json")
+echo "    $mcp_url accepts only access tokens the identity provider vouches for:"
+echo "    without one it answers $(curl -s -o /dev/null -w '%{http_code}' -X POST "$mcp_url" \
+    -H 'Content-Type: application/json' -d '{}')"
+
 say "adding profile 'demo'"
 mimir-helper profile add demo --issuer "$issuer" --client-id mimir-cli \
-    --url "http://127.0.0.1:8080/mcp" --default
+    --url "$mcp_url" --default
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${MIMIR_DEMO_HEADLESS:-}" ] &&
    command -v xdg-open >/dev/null; then
@@ -68,6 +79,16 @@ mimir-helper headers
 
 say "Claude Code configuration (.mcp.json): mimir-helper mcp-config claude-code"
 mimir-helper mcp-config claude-code
+
+# The SDK's own client, as an MCP client would use it: nothing copied anywhere.
+mcp_client() { node "$top/tests/mcp/client.mjs" "$@"; }
+say "an MCP client that launches 'mimir-helper proxy' (stdio), calling the tool whoami"
+answer=$(mcp_client --stdio "mimir-helper proxy" call whoami 2>"$T/proxy.log")
+echo "    the server says the caller is: $(jq -r .text <<<"$answer")"
+say "an MCP client speaking HTTP itself, headers from 'mimir-helper headers'"
+answer=$(mcp_client --http "$mcp_url" --headers-cmd "mimir-helper headers" call echo \
+    '{"text":"hello from an authenticated MCP client"}')
+echo "    the server echoes: $(jq -r .text <<<"$answer")"
 
 say "mimir-helper status"
 mimir-helper status

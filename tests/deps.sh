@@ -19,6 +19,10 @@ pkgs=(build-essential pkg-config libsecret-1-dev libcurl4-openssl-dev libssl-dev
       ripgrep libkrb5-dev libx11-dev libxkbfile-dev python3)
 # (the last line: code-server's native modules for the VS Code suite, built by
 # extension-bridge/test/vscode/install.sh; its @vscode/ripgrep gets Debian's rg)
+# Packaging: make deb (debhelper, lintian), systemd-socket-activate and
+# systemd-analyze, the shells the completions are loaded in, man for the
+# man page checks, faketime for doctor's clock check.
+pkgs+=(dpkg-dev debhelper lintian systemd zsh fish bash-completion man-db faketime)
 
 say() { printf 'deps: %s\n' "$*"; }
 

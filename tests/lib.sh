@@ -27,6 +27,7 @@
 #   write_config JSON      write $MIMIR_CONFIG
 #   write_apikey_config [NAME]  a config with one api-key profile (default "local")
 #   jqs FILTER JSON        jq -r FILTER on a string
+#   self_signed_cert KEY CERT  an EC key and certificate for IP 127.0.0.1
 #   log MSG                progress line with the time since the test started
 #   track_pid PID          kill PID at exit
 #   pid_gone PID           true once PID has exited (zombies count as gone)
@@ -148,7 +149,7 @@ _mm_cleanup() {
     done
     if ((rc != 0 && rc != 77)); then
         local f
-        for f in "$MM_TMP"/agent*.log; do
+        for f in "$MM_TMP"/agent*.log ${MM_BROWSER_OUT:+"$MM_BROWSER_OUT"}; do
             [[ -f $f ]] || continue
             printf '\n---- %s (last 40 lines) ----\n' "$(basename "$f")" >&2
             tail -n 40 "$f" >&2
@@ -341,5 +342,14 @@ write_apikey_config() {
 
 # jq on a string: jqs FILTER JSON
 jqs() { jq -r "$1" <<<"$2"; }
+
+# self_signed_cert KEY CERT: an EC certificate for IP 127.0.0.1, for https
+# test servers (trusted only by whoever is given CERT).
+self_signed_cert() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$1" -out "$2" 2>"$MM_TMP/openssl.log" ||
+        fail "openssl could not make a certificate: $(cat "$MM_TMP/openssl.log")"
+}
 
 start_keyring

@@ -28,8 +28,13 @@
 #   profile_status NAME     the agent's status object for NAME (JSON)
 #   pstatus NAME FILTER     jq -r FILTER on that object
 # Browser
-#   use_login_browser       export BROWSER=login.mjs and MIMIR_TEST_BROWSER_LOG
-#                           (call before start_agent: the agent opens the browser)
+#   use_login_browser       export BROWSER (login.mjs, its output appended to
+#                           $MM_BROWSER_OUT); `helper login` opens it from the
+#                           test's environment (call it before start_agent too
+#                           when the agent itself is to open one: a notification's
+#                           Sign in)
+#   browser_starts          how often $BROWSER was started so far (counted the
+#                           moment it starts, unlike browser_runs)
 #   browser_runs            number of browser runs logged so far
 #   browser_run N           the Nth logged run (JSON line), N from 1
 #   wait_browser_runs N     wait until N runs are logged
@@ -161,7 +166,22 @@ pstatus() { jq -r "$2" <<<"$(profile_status "$1")"; }
 
 # ---- the browser -----------------------------------------------------------------
 
-use_login_browser() { export BROWSER=$MM_LOGIN_MJS; }
+# Whoever starts the browser, its output (login.mjs's steps, the callback
+# page's text) lands in one file: the helper discards a browser's output
+# unless it writes to a terminal.
+MM_BROWSER_OUT=$MM_TMP/browser.out
+use_login_browser() {
+    local w=$MM_TMP/login-browser
+    printf '#!/bin/sh\necho "$1" >>"%s"\nexec node "%s" "$@" >>"%s" 2>&1\n' \
+        "$MM_TMP/browser.starts" "$MM_LOGIN_MJS" "$MM_BROWSER_OUT" >"$w"
+    chmod +x "$w"
+    export BROWSER=$w
+}
+
+browser_starts() {
+    [[ -f $MM_TMP/browser.starts ]] || { echo 0; return; }
+    wc -l <"$MM_TMP/browser.starts" | tr -d ' '
+}
 
 browser_runs() {
     [[ -f $MIMIR_TEST_BROWSER_LOG ]] || { echo 0; return; }

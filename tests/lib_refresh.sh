@@ -36,6 +36,9 @@
 #   token_poller PROFILE ISSUER SECS FILE, poller_check FILE WHAT: see below
 #   introspect_ok TOKEN WHAT    fail unless the IdP says TOKEN is active now
 #   introspect_active TOKEN     "true" or "false"
+#   start_notifyd FILE          the test notification server (tests/integration/
+#                               notifyd.py) on the session bus, each Notify logged
+#                               to FILE as a JSON line; skips without python3-gi
 
 now_s() { echo "${EPOCHREALTIME%[.,]*}"; }
 now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo "$((10#$t / 1000))"; }
@@ -263,4 +266,11 @@ poller_check() {
     [[ -z $bad ]] || fail "$what: tokens not active at the IdP when received:"$'\n'"$bad"
     distinct=$(grep -c '^new ' "$file" || true)
     echo "$n $distinct"
+}
+
+start_notifyd() {
+    /usr/bin/python3 -c 'import gi' 2>/dev/null || skip "python3-gi is missing (run tests/deps.sh)"
+    /usr/bin/python3 "$MM_TOP/tests/integration/notifyd.py" "$1" >"$MM_TMP/notifyd.out" 2>&1 &
+    track_pid $!
+    wait_for "the notification server" 10 grep -q ready "$MM_TMP/notifyd.out"
 }

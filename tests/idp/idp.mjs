@@ -119,6 +119,10 @@ function applyFault(ctx, name, grantType) {
   stats.faults_served += 1;
   ctx.set('Cache-Control', 'no-store');
   switch (f.mode) {
+    case 'delay':
+      // Answered normally, only late (testMiddleware waits): a slow IdP.
+      ctx.state.faultDelayMs = f.ms ?? 1000;
+      return false;
     case 'hang':
       // Koa leaves the response alone: the client's socket stays open, unanswered.
       ctx.respond = false;
@@ -171,7 +175,7 @@ async function forgeIdToken(original, mode) {
 }
 
 const IDTOKEN_MODES = ['wrong_key', 'wrong_aud', 'wrong_nonce', 'expired', 'wrong_iss', 'rotated_key'];
-const FAULT_MODES = ['status', 'hang', 'garbage', 'truncated'];
+const FAULT_MODES = ['status', 'hang', 'garbage', 'truncated', 'delay'];
 
 async function control(ctx) {
   const route = ctx.path.slice('/__test/'.length);
@@ -220,6 +224,7 @@ async function control(ctx) {
       }
       faults[endpoint] = {
         mode, status, count, grant_type: body.grant_type, error: body.error, retry_after: body.retry_after,
+        ms: body.ms,
       };
       return sendJson(ctx, 200, { ok: true, fault: faults[endpoint] });
     }
@@ -230,6 +235,16 @@ async function control(ctx) {
     case 'discovery':
       dropS256 = !!body.drop_s256;
       return sendJson(ctx, 200, { ok: true });
+    case 'revoke': {
+      // Only this token, unlike /token/revocation, which ends the whole grant
+      // (refresh token included): a server then refuses an access token whose
+      // refresh token still works.
+      const token = typeof body.token === 'string' ? body.token : '';
+      const found = (await provider.AccessToken.find(token))
+        || (await provider.RefreshToken.find(token));
+      if (found) await found.destroy();
+      return sendJson(ctx, 200, { ok: true, revoked: found ? found.kind : null });
+    }
     case 'introspect': {
       const token = typeof body.token === 'string' ? body.token : '';
       // The provider's own models: a revoked or rotated-away token is gone or consumed.
@@ -333,6 +348,7 @@ async function testMiddleware(ctx, next) {
   }
 
   if (name && applyFault(ctx, name, grantType)) return undefined;
+  if (ctx.state.faultDelayMs) await new Promise((r) => { setTimeout(r, ctx.state.faultDelayMs); });
 
   // oidc-provider drops offline_access from an authorization request unless prompt
   // includes consent (issueRefreshToken alone cannot bring it back: the scope is

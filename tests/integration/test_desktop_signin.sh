@@ -11,10 +11,7 @@
 . "$MM_TOP/tests/lib_oauth.sh"
 . "$MM_TOP/tests/lib_refresh.sh"
 
-/usr/bin/python3 -c 'import gi' 2>/dev/null || skip "python3-gi is missing (run tests/deps.sh)"
-/usr/bin/python3 "$MM_TOP/tests/integration/notifyd.py" "$MM_TMP/notified.jsonl" >"$MM_TMP/notifyd.out" 2>&1 &
-track_pid $!
-wait_for "the notification server" 10 grep -q ready "$MM_TMP/notifyd.out"
+start_notifyd "$MM_TMP/notified.jsonl"
 
 signed_in_work
 log "revoke the refresh token; the next refresh fails with invalid_grant"

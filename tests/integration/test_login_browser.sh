@@ -18,7 +18,7 @@ assert_exit 4 helper token
 assert_eq login_required "$(pstatus work .state)" "state before login"
 [[ -z $(keyring_item work) ]] || fail "a keyring item exists before any login"
 
-log "login: the agent opens \$BROWSER (login.mjs), which signs in as alice"
+log "login: the helper opens \$BROWSER (login.mjs), which signs in as alice"
 assert_exit 0 helper login --timeout 60
 [[ $OUT =~ ^"Signed in as alice (profile work, token valid until "[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9:]{8}\ .+")"$ ]] ||
     fail "unexpected login output: $OUT"
@@ -43,8 +43,8 @@ redirect=$(url_param "$auth_url" redirect_uri)
 [[ $redirect =~ ^http://127\.0\.0\.1:[0-9]+/callback$ ]] || fail "redirect_uri $redirect is not a 127.0.0.1 loopback callback"
 final=$(jqs .final_url "$run")
 [[ $final == "$redirect?"* ]] || fail "the browser ended on $final, not on $redirect"
-grep -q 'login.mjs: page text: Sign-in received' "$MM_AGENT_LOG" ||
-    fail "the callback page did not say 'Sign-in received' (login.mjs output is in the agent log)"
+grep -q 'login.mjs: page text: Sign-in received' "$MM_BROWSER_OUT" ||
+    fail "the callback page did not say 'Sign-in received' (login.mjs output is in $MM_BROWSER_OUT)"
 port=$(url_port "$redirect")
 if port_open "$port"; then fail "the redirect listener on port $port is still open after the login"; fi
 assert_eq 1 "$(idp_stats authorization_code_grants)" "authorization code grants"

@@ -81,7 +81,7 @@ wait "$poller" || fail "the poller failed"
 res=$(poller_check "$MM_TMP/poll" "client polling through the outage")
 read -r n distinct <<<"$res"
 log "poller: $n requests, $distinct distinct tokens"
-((n >= 30)) || fail "the poller made only $n requests"
+((n >= 10)) || fail "the poller made only $n requests (it stalled)"
 ((distinct == 2)) || fail "the poller saw $distinct distinct tokens, expected the old and the new one"
 
 log "subscribers saw refreshing -> retrying (idp_error) -> ... -> ready"

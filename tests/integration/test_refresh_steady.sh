@@ -77,8 +77,9 @@ ref_rot=$((after_rot - before_rot))
 log "plain: $n_plain requests, $tok_plain distinct tokens, $ref_plain refresh grants"
 log "rot:   $n_rot requests, $tok_rot distinct tokens, $ref_rot refresh grants"
 
-# The client really polled for the whole time (about 10 requests a second).
-min_req=$((SECS * 5))
+# The client really polled for the whole time (about 10 requests a second
+# on a quiet machine; at least one a second however busy it is).
+min_req=$SECS
 ((n_plain >= min_req && n_rot >= min_req)) || fail "too few token requests ($n_plain, $n_rot; want >= $min_req)"
 
 # Expected: SECS / (0.75 * TTL) = 13.3 refreshes in 30 s.  Accept 80%..135%:

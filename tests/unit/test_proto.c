@@ -499,6 +499,22 @@ static void test_hostile_numbers_and_text(void **state)
         mm_response_free(&r);
     }
     expect_fail("{\"v\":1,\"id\":-1e400,\"op\":\"hello\"}", MM_ERR_BAD_REQUEST);
+    /* a fractional id comes back as exactly itself, never as another number */
+    parsed q = parse("{\"v\":1,\"id\":455055550014068.955559,\"op\":\"hello\"}");
+    assert_int_equal(q.err, MM_OK);
+    size_t len;
+    char *line = encode(mm_proto_reply_ok(q.req.id), &len);
+    cJSON *back = cJSON_Parse(line);
+    assert_true(cJSON_GetObjectItem(back, "id")->valuedouble == q.req.id->valuedouble);
+    cJSON_Delete(back);
+    cJSON_free(line);
+    mm_request_free(&q.req);
+    /* raw control characters are not JSON; a failure must name its code */
+    expect_fail("{\"v\":1,\"op\":\"hello\",\"x\":\"a\x01b\"}", MM_ERR_BAD_REQUEST);
+    const char *okerr = "{\"v\":1,\"ok\":false,\"error\":{\"code\":\"ok\"}}";
+    mm_response rr;
+    assert_int_equal(mm_proto_parse_response(okerr, strlen(okerr), &rr), MM_ERR_BAD_REQUEST);
+    mm_response_free(&rr);
     expect_fail("{\"v\":1,\"id\":1e400,\"op\":\"hello\"}", MM_ERR_BAD_REQUEST);
     static const char *const text[] = {
         "{\"v\":1,\"op\":\"hello\",\"x\":\"\xff\"}",          /* not UTF-8 at all */
