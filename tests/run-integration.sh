@@ -2,7 +2,8 @@
 # tests/run-integration.sh BUILD_DIR [PATTERN]
 #
 # Runs every tests/integration/test_*.sh (sorted; PATTERN, a glob, keeps
-# the names containing it), each in its own private D-Bus session
+# the names containing it; MM_TEST_JOBS at a time, default 2), each in its
+# own private D-Bus session
 # (dbus-run-session) with MM_BUILD and MM_TOP set, under an overall timeout.  Prints PASS/FAIL per test and a summary;
 # on failure, the tail of that test's output (which ends with the agent's
 # log).  A test that exits 77 cannot run here and is reported as SKIP.
@@ -55,7 +56,11 @@ pass=0
 skipped=0
 failed=()
 t_start=$SECONDS
-for t in "${tests[@]}"; do
+
+# One test, in the background: its exit status and duration land in
+# $logdir/NAME.result for report() to read.
+run_one() {
+    local t=$1 name log t0 t1 rc
     name=$(basename "$t" .sh)
     log=$logdir/$name.log
     t0=${EPOCHREALTIME/[.,]/}
@@ -63,24 +68,56 @@ for t in "${tests[@]}"; do
         timeout -k 10 "$per_test" dbus-run-session -- bash "$t" </dev/null >"$log" 2>&1
     rc=$?
     t1=${EPOCHREALTIME/[.,]/}
-    ms=$(((10#$t1 - 10#$t0) / 1000))
-    secs=$(printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)))
-    if ((rc == 0)); then
-        pass=$((pass + 1))
-        printf 'PASS %s (%ss)\n' "$name" "$secs"
-    elif ((rc == 77)); then
-        skipped=$((skipped + 1))
-        printf 'SKIP %s (%s)\n' "$name" "$(grep -m1 '^SKIP' "$log" | sed 's/^SKIP ([^)]*): //')"
-    else
-        failed+=("$name")
-        ((rc == 124 || rc == 137)) && why="timed out after ${per_test}s" || why="exit status $rc"
-        printf 'FAIL %s (%ss, %s)\n' "$name" "$secs" "$why"
-        echo "---- last 60 lines of $log ----"
-        tail -n 60 "$log" | sed 's/^/    /'
-        echo "----"
-        keep_logs=1
+    echo "$rc $(((10#$t1 - 10#$t0) / 1000))" >"$logdir/$name.result.tmp"
+    mv "$logdir/$name.result.tmp" "$logdir/$name.result"
+}
+
+declare -A reported=()
+report() { # every finished test not reported yet
+    local f name rc ms secs why log
+    for f in "$logdir"/*.result; do
+        [[ -e $f ]] || continue
+        name=$(basename "$f" .result)
+        [[ -z ${reported[$name]:-} ]] || continue
+        reported[$name]=1
+        read -r rc ms <"$f"
+        log=$logdir/$name.log
+        secs=$(printf '%d.%01d' $((ms / 1000)) $((ms % 1000 / 100)))
+        if ((rc == 0)); then
+            pass=$((pass + 1))
+            printf 'PASS %s (%ss)\n' "$name" "$secs"
+        elif ((rc == 77)); then
+            skipped=$((skipped + 1))
+            printf 'SKIP %s (%s)\n' "$name" "$(grep -m1 '^SKIP' "$log" | sed 's/^SKIP ([^)]*): //')"
+        else
+            failed+=("$name")
+            ((rc == 124 || rc == 137)) && why="timed out after ${per_test}s" || why="exit status $rc"
+            printf 'FAIL %s (%ss, %s)\n' "$name" "$secs" "$why"
+            echo "---- last 60 lines of $log ----"
+            tail -n 60 "$log" | sed 's/^/    /'
+            echo "----"
+            keep_logs=1
+        fi
+    done
+}
+
+# Tests are isolated (private temp dir, D-Bus session, keyring, ports), and
+# most of their time is spent waiting for tokens to expire: two at a time by
+# default (MM_TEST_JOBS) halves the suite on two cores.
+jobs_max=${MM_TEST_JOBS:-2}
+running=0
+for t in "${tests[@]}"; do
+    if ((running >= jobs_max)); then
+        wait -n
+        running=$((running - 1))
+        report
     fi
+    run_one "$t" &
+    running=$((running + 1))
 done
+wait
+report
+rm -f "$logdir"/*.result
 
 total=${#tests[@]}
 echo "integration: $pass/$total passed, $skipped skipped, ${#failed[@]} failed in $((SECONDS - t_start))s"
