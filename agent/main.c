@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -23,8 +22,10 @@
 #include "desktop.h"
 #include "flow.h"
 #include "log.h"
+#include "mimir/daemon.h"
 #include "mimir/env.h"
 #include "mimir/paths.h"
+#include "mimir/secmem.h"
 #include "mimir/version.h"
 #include "ops.h"
 #include "profiles.h"
@@ -198,70 +199,14 @@ static void filter_environment(void)
  * /proc/PID/mem and environ unreadable to them). */
 static rlim_t harden(void)
 {
-    struct rlimit rl = {0, 0};
-    setrlimit(RLIMIT_CORE, &rl);
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    struct rlimit rl;
+    mm_secmem_nodump();
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max && rl.rlim_max > 0) {
         rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     signal(SIGPIPE, SIG_IGN);
     return getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
-}
-
-/*
- * Fork into the background.  The parent waits until the child has bound
- * its socket (or failed) and exits with the child's verdict, so
- * "mimir-agent && mimir-helper token" never races, and the helper's
- * autostart knows at once whether it worked.
- */
-static int daemonize(int *notify_fd)
-{
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid > 0) {
-        close(pfd[1]);
-        char status = 1;
-        ssize_t n;
-        do
-            n = read(pfd[0], &status, 1);
-        while (n < 0 && errno == EINTR);
-        _exit(n == 1 ? status : 1);
-    }
-    close(pfd[0]);
-    setsid();
-    if (chdir("/") < 0) { /* "/" always exists */
-    }
-    *notify_fd = pfd[1];
-    return 0;
-}
-
-static void tell_parent(int *notify_fd, char status)
-{
-    if (*notify_fd < 0)
-        return;
-    if (write(*notify_fd, &status, 1) < 0) { /* parent gone: nothing to tell */
-    }
-    close(*notify_fd);
-    *notify_fd = -1;
-}
-
-/* Once up, a daemon lets go of the terminal (or the MCP client's stderr)
- * that started it: its log goes to --log-file or nowhere. */
-static void detach_output(const char *log_file)
-{
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    int log = log_file ? open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(log >= 0 ? log : null, 2);
-    if (log >= 0)
-        close(log);
-    close(null);
 }
 
 /*
@@ -396,7 +341,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int notify = -1, lfd, lock_fd, sfd = -1;
-    if (!o.foreground && daemonize(&notify) < 0) {
+    if (!o.foreground && mm_daemon_fork(&notify) < 0) {
         perror("mimir-agent: fork");
         return 1;
     }
@@ -405,23 +350,23 @@ int main(int argc, char **argv)
     if (e != MM_OK) {
         fprintf(stderr, "mimir-agent: %s\n", why);
         rc = e == MM_ERR_AGENT_RUNNING ? EXIT_RUNNING : 1;
-        tell_parent(&notify, (char)rc);
+        mm_daemon_ready(&notify, (char)rc);
         return rc;
     }
     /* From here on a daemon logs to --log-file or nowhere: not into the
      * stderr of the MCP client whose helper started it. */
     if (notify >= 0)
-        detach_output(o.log_file);
+        mm_daemon_detach(o.log_file);
     a->server = start(a, &o, lfd, nofile, &sfd);
     if (!a->server) {
         mm_error("cannot set up the event loop or serve %s", o.socket);
-        tell_parent(&notify, 1);
+        mm_daemon_ready(&notify, 1);
         return 1;
     }
     if (lock_fd >= 0) /* socket-activated sockets belong to systemd */
         mm_server_watch(a->server, o.socket);
     mm_info("mimir-agent %s listening on %s (pid %ld)", MIMIR_VERSION, o.socket, (long)getpid());
-    tell_parent(&notify, 0);
+    mm_daemon_ready(&notify, 0);
     mm_loop_add_timer(a->loop, WAKE_CHECK_MS, wake_check, a);
     rc = mm_loop_run(a->loop) < 0 ? 1 : 0;
     if (rc)

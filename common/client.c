@@ -23,7 +23,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int remaining(const mm_client *cl)
+int mm_client_remaining_ms(const mm_client *cl)
 {
     long long r = cl->deadline_ms - now_ms();
     return r < 0 ? 0 : r > INT_MAX ? INT_MAX : (int)r;
@@ -47,7 +47,8 @@ static int try_connect(const mm_client *cl)
     for (;;) {
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
             return fd;
-        if (errno == EINTR || (errno == EAGAIN && remaining(cl) && poll(NULL, 0, 5) == 0))
+        if (errno == EINTR ||
+            (errno == EAGAIN && mm_client_remaining_ms(cl) && poll(NULL, 0, 5) == 0))
             continue;
         int saved = errno == EAGAIN ? ETIMEDOUT : errno;
         close(fd);
@@ -56,47 +57,18 @@ static int try_connect(const mm_client *cl)
     }
 }
 
-/* The agent binary: $MIMIR_AGENT_BIN, else next to this helper, else $PATH. */
-static void agent_binary(char *buf, size_t len)
-{
-    const char *env = getenv("MIMIR_AGENT_BIN");
-    if (env && env[0]) {
-        snprintf(buf, len, "%s", env);
-        return;
-    }
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            snprintf(buf, len, "%.*s/mimir-agent", (int)(slash - self), self);
-            if (access(buf, X_OK) == 0)
-                return;
-        }
-    }
-    snprintf(buf, len, "mimir-agent");
-}
-
 /* Start a daemonized agent; it exits 0 once its socket listens. */
 static int start_agent(mm_client *cl)
 {
     char bin[PATH_MAX];
-    agent_binary(bin, sizeof(bin));
+    mm_sibling_binary("mimir-agent", "MIMIR_AGENT_BIN", bin, sizeof(bin));
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
         /* The agent outlives us by days: it gets the allow-listed
          * environment only, never the MCP client's secrets (mimir/env.h). */
-        extern char **environ;
-        size_t n = 0, k = 0;
-        for (char **e = environ; *e; e++)
-            n++;
-        char **env = calloc(n + 1, sizeof(*env));
-        for (char **e = environ; env && *e; e++)
-            if (mm_env_allowed(*e))
-                env[k++] = *e;
+        char **env = mm_env_filtered();
         char *const argv[] = {bin, "--socket", cl->path, NULL};
         execvpe(bin, argv, env ? env : (char *[]){NULL});
         fprintf(stderr, "mimir-helper: cannot run %s: %s\n", bin, strerror(errno));
@@ -105,7 +77,7 @@ static int start_agent(mm_client *cl)
     /* Bounded wait: the agent's parent exits as soon as the child listens. */
     int status = 0;
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (!remaining(cl)) {
+        if (!mm_client_remaining_ms(cl)) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return -1;
@@ -159,7 +131,7 @@ mm_err mm_client_open(mm_client *cl, int timeout_ms, int autostart)
         snprintf(cl->why, sizeof(cl->why),
                  "no mimir-agent on %s and starting one failed; run 'mimir-agent "
                  "--foreground' to see why", cl->path);
-        return remaining(cl) ? MM_ERR_AGENT_UNREACHABLE : MM_ERR_TIMEOUT;
+        return mm_client_remaining_ms(cl) ? MM_ERR_AGENT_UNREACHABLE : MM_ERR_TIMEOUT;
     }
     if (err == ETIMEDOUT) {
         snprintf(cl->why, sizeof(cl->why), "mimir-agent on %s accepts no connection (its queue "
@@ -191,7 +163,7 @@ static mm_err send_all(mm_client *cl, const char *p, size_t n)
         ssize_t w = send(cl->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             struct pollfd pfd = {cl->fd, POLLOUT, 0};
-            if (poll(&pfd, 1, remaining(cl)) == 0)
+            if (poll(&pfd, 1, mm_client_remaining_ms(cl)) == 0)
                 return snprintf(cl->why, sizeof(cl->why), "mimir-agent did not accept the "
                                 "request in time"), MM_ERR_TIMEOUT;
             continue;
@@ -226,7 +198,7 @@ mm_err mm_client_read(mm_client *cl, mm_response *resp)
             return snprintf(cl->why, sizeof(cl->why), "reply from mimir-agent too long"),
                    MM_ERR_TOO_LARGE;
         struct pollfd pfd = {cl->fd, POLLIN, 0};
-        int pr = poll(&pfd, 1, remaining(cl));
+        int pr = poll(&pfd, 1, mm_client_remaining_ms(cl));
         if (pr == 0)
             return snprintf(cl->why, sizeof(cl->why), "mimir-agent did not answer in time"),
                    MM_ERR_TIMEOUT;

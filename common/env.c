@@ -1,4 +1,5 @@
 /* env.c - the agent's allow-listed environment (see env.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "mimir/env.h"
@@ -31,4 +32,17 @@ int mm_env_allowed(const char *entry)
         if (!strncmp(entry, prefixes[i], strlen(prefixes[i])))
             return 1;
     return 0;
+}
+
+char **mm_env_filtered(void)
+{
+    extern char **environ;
+    size_t n = 0, k = 0;
+    for (char **e = environ; *e; e++)
+        n++;
+    char **env = calloc(n + 1, sizeof(*env));
+    for (char **e = environ; env && *e; e++)
+        if (mm_env_allowed(*e))
+            env[k++] = *e;
+    return env;
 }

@@ -1,5 +1,6 @@
 /* paths.c - socket/config path rules and the private-directory check. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,4 +118,26 @@ mm_err mm_private_dir(const char *dir, int create, char *why, size_t whylen)
         return MM_ERR_CONFIG;
     }
     return MM_OK;
+}
+
+int mm_sibling_binary(const char *name, const char *env_var, char *buf, size_t len)
+{
+    const char *env = getenv(env_var);
+    if (env && env[0]) {
+        snprintf(buf, len, "%s", env);
+        return 0;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            snprintf(buf, len, "%.*s/%s", (int)(slash - self), self, name);
+            if (access(buf, X_OK) == 0)
+                return 0;
+        }
+    }
+    snprintf(buf, len, "%s", name);
+    return 1;
 }

@@ -1,8 +1,10 @@
 /*
  * cmd_proxy.c - proxy: the stdio MCP server for clients that only launch
- * commands.  The helper makes sure an agent runs, then becomes mimir-proxy
- * (exec), which holds the HTTP client: the helper itself stays libc and
- * cJSON (docs/architecture.md, "The MCP proxy").
+ * commands.  The helper makes sure an agent runs, then hands its standard
+ * input and output to a session of the proxy server (proxyrelay.h), which
+ * has libcurl loaded already; when there is no server to be had it becomes
+ * mimir-proxy itself (exec).  Either way the HTTP client is mimir-proxy's:
+ * the helper stays libc and cJSON (docs/architecture.md, "The MCP proxy").
  */
 #include <errno.h>
 #include <limits.h>
@@ -12,31 +14,8 @@
 #include <unistd.h>
 
 #include "helper.h"
-
-/* $MIMIR_PROXY_BIN, else mimir-proxy next to this helper's own binary
- * (MCP clients do not share the user's PATH), else PATH. */
-static void proxy_binary(char *buf, size_t len, int *search)
-{
-    const char *env = getenv("MIMIR_PROXY_BIN");
-    char self[PATH_MAX];
-    ssize_t n;
-    *search = 0;
-    if (env && env[0]) {
-        snprintf(buf, len, "%s", env);
-        return;
-    }
-    if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            snprintf(buf, len, "%.*s/mimir-proxy", (int)(slash - self), self);
-            if (access(buf, X_OK) == 0)
-                return;
-        }
-    }
-    snprintf(buf, len, "mimir-proxy");
-    *search = 1;
-}
+#include "proxyrelay.h"
+#include "mimir/paths.h"
 
 static int run_proxy(mm_opts *o)
 {
@@ -49,8 +28,7 @@ static int run_proxy(mm_opts *o)
         return rc;
     mm_client_close(&cl);
     char bin[PATH_MAX];
-    int search;
-    proxy_binary(bin, sizeof(bin), &search);
+    int search = mm_sibling_binary("mimir-proxy", "MIMIR_PROXY_BIN", bin, sizeof(bin));
     char *argv[6];
     int n = 0;
     argv[n++] = "mimir-proxy";
@@ -63,6 +41,15 @@ static int run_proxy(mm_opts *o)
         argv[n++] = o->args[0];
     }
     argv[n] = NULL;
+    const char *serve = getenv("MIMIR_PROXY_SERVE");
+    if (!serve || strcmp(serve, "0")) {
+        char why[600];
+        rc = mm_proxyrelay_run(bin, search, argv + 1, n - 1,
+                               (o->timeout_s ? o->timeout_s : 10) * 1000, why, sizeof(why));
+        if (rc != MM_PROXYRELAY_FALLBACK)
+            return rc;
+        fprintf(stderr, "mimir-helper: %s; running mimir-proxy directly\n", why);
+    }
     (search ? execvp : execv)(bin, argv);
     return mm_fail(MM_ERR_IO, "cannot run %s: %s (install it next to mimir-helper, or set "
                    "MIMIR_PROXY_BIN)", bin, strerror(errno));
@@ -79,7 +66,11 @@ const mm_command mm_cmd_proxy = {
             "Answers and server messages come back on standard output, diagnostics on\n"
             "standard error.  For MCP clients that only launch commands, e.g.\n"
             "  {\"command\": \"/usr/local/bin/mimir-helper\", \"args\": [\"proxy\"]}\n"
-            "It runs mimir-proxy (next to mimir-helper, or $MIMIR_PROXY_BIN) after making\n"
-            "sure an agent runs; --timeout bounds only that start.\n",
+            "After making sure an agent runs, it hands standard input and output to a\n"
+            "session of the proxy server (mimir-proxy --serve, next to mimir-helper or\n"
+            "$MIMIR_PROXY_BIN, started when none runs) and stays until the session ends,\n"
+            "passing on SIGTERM, SIGINT and SIGHUP.  Without a server (or with\n"
+            "MIMIR_PROXY_SERVE=0) it runs mimir-proxy itself.  --timeout bounds only the\n"
+            "starts of the agent and the server.\n",
     .extra = NULL,
 };

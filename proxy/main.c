@@ -1,10 +1,13 @@
 /*
  * main.c - mimir-proxy: a stdio MCP server that forwards every message to
  * a Mimir server's Streamable HTTP endpoint, each request with the
- * credential mimir-agent holds at that moment.  `mimir-helper proxy` runs
- * it; docs/architecture.md ("The MCP proxy") says why it is a program of
- * its own.
+ * credential mimir-agent holds at that moment.  `mimir-helper proxy` has a
+ * session process of the proxy server (serve.c) run it, or runs it itself;
+ * docs/architecture.md ("The MCP proxy") says why it is a program of its
+ * own and why a server.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,11 +24,13 @@
 #include "ctx.h"
 #include "doctor.h"
 #include "log.h"
+#include "main.h"
 #include "mimir/client.h"
 #include "mimir/config.h"
 #include "mimir/paths.h"
 #include "mimir/version.h"
 #include "secret.h"
+#include "serve.h"
 #include "session.h"
 
 #define AGENT_REPLY_TIMEOUT_MS 30000
@@ -49,7 +54,10 @@ static const char usage_text[] =
     "  -h, --help, -V, --version\n"
     "\n"
     "Exit status: 0 at the end of input or on SIGTERM; 2 usage; 3 agent unreachable;\n"
-    "1 other errors before the first message.\n";
+    "1 other errors before the first message.\n"
+    "\n"
+    "mimir-proxy --serve [options]: the proxy server that 'mimir-helper proxy' hands\n"
+    "its MCP client to (see 'mimir-proxy --serve --help').\n";
 
 typedef struct {
     const char *profile;
@@ -66,6 +74,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"version", no_argument, NULL, 'V'},       {0, 0, 0, 0}};
     int ch;
     *o = (options){.request_timeout_s = 600};
+    optind = 0; /* a session process of the server parses after the server did */
     while ((ch = getopt_long(argc, argv, "p:T:vhV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'p': o->profile = optarg; break;
@@ -192,20 +201,49 @@ static void hard_stop(mm_loop *loop, void *data)
     mm_loop_stop(loop);
 }
 
+/* A signal, or its word from mimir-helper: end the session (what is in
+ * flight is abandoned, the session DELETEd); a second one: now. */
+static void stop_requested(proxy *p, unsigned signo)
+{
+    if (p->signals++) {
+        mm_loop_stop(p->ctx.loop);
+        return;
+    }
+    mm_debug("signal %u: ending the session", signo);
+    mm_loop_add_timer(p->ctx.loop, STOP_GRACE_MS, hard_stop, p);
+    mm_session_stop(p->session);
+}
+
 static void on_signal(mm_loop *loop, int fd, uint32_t events, void *data)
+{
+    (void)loop;
+    (void)events;
+    struct signalfd_siginfo si;
+    if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        stop_requested(data, si.ssi_signo);
+}
+
+/* The connection to mimir-helper (a session of the proxy server): a byte
+ * for each signal the helper got; its end means the helper is gone, and
+ * nobody is left to wait for this session. */
+static void on_helper(mm_loop *loop, int fd, uint32_t events, void *data)
 {
     (void)events;
     proxy *p = data;
-    struct signalfd_siginfo si;
-    if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+    unsigned char sig[16];
+    ssize_t n = read(fd, sig, sizeof(sig));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    if (p->signals++) { /* a second signal: now */
-        mm_loop_stop(loop);
+    if (n <= 0) {
+        mm_loop_del_fd(loop, fd);
+        if (!p->signals) {
+            mm_info("mimir-helper is gone; ending the session");
+            stop_requested(p, 0);
+        }
         return;
     }
-    mm_debug("signal %u: ending the session", si.ssi_signo);
-    mm_loop_add_timer(loop, STOP_GRACE_MS, hard_stop, p);
-    mm_session_stop(p->session);
+    for (ssize_t i = 0; i < n; i++)
+        stop_requested(p, sig[i]);
 }
 
 static int setup_signals(void)
@@ -220,7 +258,7 @@ static int setup_signals(void)
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static int run(const options *o, const profile_info *pi)
+static int run(const options *o, const profile_info *pi, int helper_fd)
 {
     proxy p = {0};
     int rc = 1;
@@ -231,6 +269,8 @@ static int run(const options *o, const profile_info *pi)
         !(p.ctx.out = mm_out_new(p.ctx.loop, STDOUT_FILENO, out_changed, &p)) ||
         (p.sigfd = setup_signals()) < 0 ||
         mm_loop_add_fd(p.ctx.loop, p.sigfd, EPOLLIN, on_signal, &p) < 0 ||
+        (helper_fd >= 0 && (fcntl(helper_fd, F_SETFL, O_NONBLOCK) < 0 ||
+                            mm_loop_add_fd(p.ctx.loop, helper_fd, EPOLLIN, on_helper, &p) < 0)) ||
         !(p.session = mm_session_new(&p.ctx, STDIN_FILENO, finished, &p))) {
         fail(MM_ERR_INTERNAL, "cannot set up (out of memory or descriptors)");
         goto out;
@@ -250,23 +290,28 @@ out:
     return rc;
 }
 
-int main(int argc, char **argv)
+/* What a process that holds credentials needs first: no core dumps, no
+ * ptrace by others (the flag survives fork: the server's session processes
+ * have it too), libsodium and libcurl. */
+static int init_process(void)
 {
-    if (argc > 1 && !strcmp(argv[1], "--doctor-idp")) /* mimir-helper doctor (doctor.h) */
-        return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
-                   ? mm_proxy_doctor_main(argc - 1, argv + 1)
-                   : fail(MM_ERR_INTERNAL, "cannot initialise libcurl");
+    setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+    prctl(PR_SET_DUMPABLE, 0);
+    if (mm_secret_init() != MM_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return fail(MM_ERR_INTERNAL, "cannot initialise libsodium or libcurl");
+    return 0;
+}
+
+int mm_main_session(int argc, char **argv, int helper_fd)
+{
     options o;
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc;
     mm_log_set_name("mimir-proxy");
     mm_log_set_level(o.verbose ? MM_LOG_DEBUG : MM_LOG_INFO);
-    /* Credentials pass through this process: no core dumps, no ptrace by others. */
-    setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
-    prctl(PR_SET_DUMPABLE, 0);
-    if (mm_secret_init() != MM_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return fail(MM_ERR_INTERNAL, "cannot initialise libsodium or libcurl");
+    if (helper_fd < 0 && (rc = init_process()))
+        return rc;
     profile_info pi = {0};
     if ((rc = ask_profile(o.profile, &pi)))
         return rc;
@@ -279,10 +324,24 @@ int main(int argc, char **argv)
     } else if (mm_url_check_secure(url, why, sizeof(why)) != MM_OK) {
         rc = fail(MM_ERR_USAGE, why);
     } else {
-        rc = run(&o, &pi);
+        rc = run(&o, &pi, helper_fd);
     }
     free(pi.server_url);
     free(pi.ca_file);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "--doctor-idp")) /* mimir-helper doctor (doctor.h) */
+        return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
+                   ? mm_proxy_doctor_main(argc - 1, argv + 1)
+                   : fail(MM_ERR_INTERNAL, "cannot initialise libcurl");
+    int rc;
+    if (argc > 1 && !strcmp(argv[1], "--serve")) /* serve.h: loaded and set up once, here */
+        rc = (rc = init_process()) ? rc : mm_serve_main(argc, argv);
+    else
+        rc = mm_main_session(argc, argv, -1);
     curl_global_cleanup();
     return rc;
 }

@@ -18,6 +18,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 T=$(mktemp -d /tmp/mimir-demo.XXXXXX)
 pids=()
 cleanup() {
+    # The proxy server that `mimir-helper proxy` started is no child of ours.
+    local srv
+    srv=$(cat "$T/run/mimir/proxy.sock.lock" 2>/dev/null) &&
+        [[ $(readlink "/proc/$srv/exe" 2>/dev/null) == */mimir-proxy ]] && pids+=("$srv")
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$T"

@@ -117,14 +117,15 @@ _mm_alive() { # running (not a zombie)
 pid_gone() { ! _mm_alive "$1"; }
 
 # A daemonized agent (autostart) is no child of ours: the pid is in the
-# lock file, and it is alive only while someone holds the lock.
+# lock file, and it is alive only while someone holds the lock.  The same
+# for the proxy server: _mm_lock_pid "$(dirname "$MIMIR_AGENT_SOCK")/proxy.sock" mimir-proxy
 _mm_lock_pid() {
     local lock=$1.lock pid
     [[ -f $lock ]] || return 1
     ! flock -n "$lock" true 2>/dev/null || return 1 # nobody holds it
     pid=$(head -n1 "$lock" 2>/dev/null) || return 1
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */mimir-agent* ]] || return 1
+    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */${2:-mimir-agent}* ]] || return 1
     echo "$pid"
 }
 
@@ -133,7 +134,9 @@ _mm_cleanup() {
     trap - ERR
     set +e
     local pids=("${MM_PIDS[@]}")
-    pid=$(_mm_lock_pid "$MIMIR_AGENT_SOCK") && pids+=("$pid")
+    pid=$(_mm_lock_pid "${MIMIR_AGENT_SOCK:-/nonexistent}") && pids+=("$pid")
+    pid=$(_mm_lock_pid "$(dirname "${MIMIR_AGENT_SOCK:-/nonexistent/x}")/proxy.sock" mimir-proxy) &&
+        pids+=("$pid")
     for pid in "${pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null
     done

@@ -35,6 +35,8 @@ mm_err mm_client_call(mm_client *cl, cJSON *req, mm_response *resp);
 /* Read the next message (reply or event) without sending anything. */
 mm_err mm_client_read(mm_client *cl, mm_response *resp);
 
+/* Milliseconds left before the deadline (0 once it passed). */
+int mm_client_remaining_ms(const mm_client *cl);
 /* Extend the deadline (login_wait may wait for minutes). */
 void mm_client_set_timeout(mm_client *cl, int timeout_ms);
 

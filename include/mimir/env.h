@@ -14,4 +14,9 @@
 /* 1 when the "NAME=value" entry may stay in the agent's environment. */
 int mm_env_allowed(const char *entry);
 
+/* The allow-listed entries of environ, for an exec in a child that is about
+ * to start a daemon: a calloc'ed, NULL-terminated array of environ's own
+ * strings (NULL when out of memory). */
+char **mm_env_filtered(void);
+
 #endif

@@ -37,4 +37,10 @@ mm_err mm_dirname(const char *path, char *buf, size_t len);
  */
 mm_err mm_private_dir(const char *dir, int create, char *why, size_t whylen);
 
+/* A sibling program of ours: $ENV_VAR when set, else NAME next to the running
+ * executable (MCP clients do not share the user's PATH), else bare NAME, to
+ * be looked up in PATH: then the result is 1 (0 otherwise). */
+int mm_sibling_binary(const char *name, const char *env_var, char *buf, size_t len);
+
+
 #endif

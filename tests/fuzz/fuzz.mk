@@ -12,7 +12,7 @@
 FUZZ_BUILD         ?= build-fuzz
 FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 60
-FUZZ_CHECK_SECONDS ?= 8
+FUZZ_CHECK_SECONDS ?= 6
 FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_SRC           := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN            = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)

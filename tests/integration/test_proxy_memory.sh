@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The proxy's memory does not grow with message size (api-key profile; agent,
-# keyring, SDK server and client real).  Its peak resident size (VmHWM) grows
+# keyring, SDK server and client real).  The peak resident size (VmHWM) of
+# the process serving the session (the proxy server's session process) grows
 # by less than GROWTH_KIB over what it was before, and stays under LIMIT_KIB,
 # while:
 #  1. a 6 MiB tool result comes back as an event stream, and as a JSON body,
@@ -56,6 +57,8 @@ exec {out}<"$MM_TMP/out"
 printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"slow-reader","version":"1"}}}' >&"$in"
 IFS= read -r -t 20 -u "$out" line || fail "no initialize result"
 assert_eq 1 "$(jq -r .id <<<"$line")" "the initialize result"
+helper_pid=$pid
+pid=$(session_of "$helper_pid")
 base=$(vm_kib "$pid" VmHWM)
 printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
     "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"big\",\"arguments\":{\"bytes\":$BIG}}}" >&"$in"
@@ -76,6 +79,10 @@ timeout 60 head -n 1 <&"$out" >"$MM_TMP/big.line" || fail "the big result never 
 assert_eq "2 $BIG" "$(jq -r '"\(.id) \(.result.content[0].text | length)"' "$MM_TMP/big.line")" \
     "the big result, read late"
 hwm_ok "$pid" "after reading it" "$base"
+# The process the MCP client launched is the static helper, which only waits.
+hk=$(vm_kib "$helper_pid" VmHWM)
+log "mimir-helper proxy, waiting for its session: peak resident size $hk KiB"
+((sanitized || hk < 4096)) || fail "mimir-helper proxy grew to $hk KiB while relaying nothing"
 
 log "3. a 64 MiB line from the client"
 {
@@ -90,5 +97,6 @@ assert_eq '"huge-1" too_large' "$(jq -r '"\(.id | tojson) \(.error.data.reason)"
 hwm_ok "$pid" "after a 64 MiB line" "$base" $((5 * 1024))
 exec {in}>&-
 wait_for "the proxy to exit" 10 pid_gone "$pid"
+wait_for "mimir-helper proxy to exit" 10 pid_gone "$helper_pid"
 exec {out}<&-
 log "ok"

@@ -3,43 +3,58 @@
 // same run (tests/bench/proxy.sh prints them).
 //
 //   node tests/mcp/bench.mjs --url URL --header 'K: V' --cmd 'mimir-helper proxy'
+//                            --server-lock PATH [--exec-env NAME=VALUE]
 //                            [--runs N] [--calls N] [--rounds N]
 //
+// CMD is what an MCP client runs: `mimir-helper proxy`, which hands the
+// client to a session of the proxy server; with --exec-env in its
+// environment (MIMIR_PROXY_SERVE=0) it runs mimir-proxy itself instead.
 // One JSON line on stdout:
-//   ready:  per round, the median over --runs of
-//     proxy  spawn CMD, write initialize at once, until the first byte of the
-//            answer on its stdout (what an MCP client waits for);
-//     cat    the same with `cat` as the "server": the floor of any stdio server
-//            (spawning from node, pipes);
+//   ready:  per round, the median over --runs of the time from spawning to the
+//           first byte of the answer to initialize written at once (what an MCP
+//           client waits for), for
+//     proxy  CMD with the proxy server up (every session but the first);
+//     cold   CMD after the server was stopped (SIGTERM to the pid in
+//            --server-lock): starting the server included;
+//     exec   CMD with --exec-env: mimir-proxy executed, as before the server;
+//     cat    `cat` as the "server": the floor of any stdio server (spawning
+//            from node, pipes);
 //     direct the SDK's HTTP client: send initialize until the answer is parsed
 //            (the server's own time, plus the SDK's);
 //   calls:  per round, the median over --calls sequential tools/call echo of
-//     proxy  the SDK's client over stdio through CMD, and
+//     proxy / exec  the SDK's client over stdio through CMD, and
 //     direct the SDK's client over HTTP;
-//   rss_kib / hwm_kib / anon_kib / pss_kib: the proxy's resident size after the
-//   calls (VmRSS, VmHWM, RssAnon: its own private memory, Pss: shared pages
-//   counted by their share).
+//   mem: after the calls (KiB; VmRSS, VmHWM, Pss: shared pages by their share,
+//     private: Private_Clean + Private_Dirty)
+//     helper  the process the client launched (`mimir-helper proxy`, waiting);
+//     session the server's session process serving it;
+//     exec    mimir-proxy run by the helper (--exec-env).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-const o = { headers: {}, runs: 30, calls: 300, rounds: 3 };
+const o = { headers: {}, runs: 30, calls: 300, rounds: 3, execEnv: {} };
 const argv = process.argv.slice(2);
 while (argv.length) {
   const k = argv.shift();
   const v = argv.shift();
   if (k === '--url') o.url = v;
   else if (k === '--cmd') o.cmd = v.split(/\s+/).filter(Boolean);
-  else if (k === '--header') {
+  else if (k === '--server-lock') o.lock = v;
+  else if (k === '--exec-env') {
+    const i = v.indexOf('=');
+    o.execEnv[v.slice(0, i)] = v.slice(i + 1);
+  } else if (k === '--header') {
     const i = v.indexOf(':');
     o.headers[v.slice(0, i).trim()] = v.slice(i + 1).trim();
   } else o[k.slice(2)] = Number(v);
 }
+const execEnv = { ...process.env, ...o.execEnv };
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } };
@@ -48,9 +63,9 @@ const median = (a) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function firstByte(cmd) {
+async function firstByte(cmd, env = process.env) {
   const t0 = performance.now();
-  const p = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const p = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'inherit'], env });
   p.stdin.write(`${JSON.stringify(INIT)}\n`);
   const [t1] = await Promise.race([
     once(p.stdout, 'data').then(() => [performance.now()]),
@@ -60,6 +75,31 @@ async function firstByte(cmd) {
   p.stdin.end();
   await once(p, 'exit');
   return t1 - t0;
+}
+
+function serverPid() {
+  try {
+    const pid = Number(readFileSync(o.lock, 'utf8').trim());
+    return pid > 0 && existsSync(`/proc/${pid}`) ? pid : 0;
+  } catch {
+    return 0;
+  }
+}
+
+// Stop the proxy server and wait until it is gone (it is not our child).
+async function stopServer() {
+  const pid = serverPid();
+  if (!pid) return;
+  process.kill(pid, 'SIGTERM');
+  const until = performance.now() + 10000;
+  while (existsSync(`/proc/${pid}`) && performance.now() < until) {
+    await new Promise((r) => { setTimeout(r, 2); });
+  }
+}
+
+async function coldFirstByte(cmd) {
+  await stopServer();
+  return firstByte(cmd);
 }
 
 async function directInit() {
@@ -74,7 +114,33 @@ async function directInit() {
   return t1 - t0;
 }
 
-async function timedCalls(transport, n) {
+function memOf(pid) {
+  try {
+    const st = readFileSync(`/proc/${pid}/status`, 'utf8') + readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kib = (f) => Number(st.match(new RegExp(`^${f}:\\s+(\\d+)`, 'm'))?.[1] ?? NaN);
+    return { rss: kib('VmRSS'), hwm: kib('VmHWM'), pss: kib('Pss'),
+      private: kib('Private_Clean') + kib('Private_Dirty') };
+  } catch {
+    return null; // a session process is not dumpable: reading its smaps takes root
+  }
+}
+
+// The server's session process holding the helper's standard input.
+function sessionOf(helper) {
+  const srv = serverPid();
+  let stdin;
+  try { stdin = readlinkSync(`/proc/${helper}/fd/0`); } catch { return 0; }
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === helper) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      if (ppid === srv && readlinkSync(`/proc/${d}/fd/0`) === stdin) return Number(d);
+    } catch { /* gone, or not ours to read */ }
+  }
+  return 0;
+}
+
+async function timedCalls(transport, n, mem) {
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
   const call = () => client.callTool({ name: 'echo', arguments: { text: 'x' } });
@@ -85,36 +151,32 @@ async function timedCalls(transport, n) {
     await call();
     times.push(performance.now() - t0);
   }
-  let mem = {};
-  if (transport.pid) {
-    const st = readFileSync(`/proc/${transport.pid}/status`, 'utf8')
-      + readFileSync(`/proc/${transport.pid}/smaps_rollup`, 'utf8');
-    const kib = (f) => Number(st.match(new RegExp(`^${f}:\\s+(\\d+)`, 'm'))[1]);
-    mem = { rss_kib: kib('VmRSS'), hwm_kib: kib('VmHWM'), anon_kib: kib('RssAnon'), pss_kib: kib('Pss') };
-  }
+  const m = transport.pid && mem ? mem(transport.pid) : {};
   if (transport.terminateSession) await transport.terminateSession().catch(() => {});
   await client.close();
-  return { median: median(times), ...mem };
+  return { median: median(times), mem: m };
 }
 
-const out = { ready: [], calls: [] };
+const stdio = (env) => new StdioClientTransport({ command: o.cmd[0], args: o.cmd.slice(1), env, stderr: 'inherit' });
+const out = { ready: [], calls: [], mem: {} };
+const peak = (a, b) => (a && b ? { ...b, hwm: Math.max(a.hwm, b.hwm) } : b ?? a);
 for (let r = 0; r < o.rounds; r++) {
-  const ready = { proxy: [], cat: [], direct: [] };
-  for (let i = 0; i < o.runs; i++) { // interleaved: load drifts hit all three alike
+  const ready = { proxy: [], cold: [], exec: [], cat: [], direct: [] };
+  for (let i = 0; i < o.runs; i++) { // interleaved: load drifts hit all alike
+    ready.cold.push(await coldFirstByte(o.cmd));
     ready.proxy.push(await firstByte(o.cmd));
+    ready.exec.push(await firstByte(o.cmd, execEnv));
     ready.cat.push(await firstByte(['cat']));
     ready.direct.push(await directInit());
   }
-  out.ready.push({ proxy: median(ready.proxy), cat: median(ready.cat), direct: median(ready.direct) });
-  const p = await timedCalls(new StdioClientTransport({ command: o.cmd[0], args: o.cmd.slice(1),
-    env: { ...process.env }, stderr: 'inherit' }), o.calls);
+  out.ready.push(Object.fromEntries(Object.entries(ready).map(([k, v]) => [k, median(v)])));
+  const p = await timedCalls(stdio({ ...process.env }), o.calls,
+    (pid) => ({ helper: memOf(pid), session: memOf(sessionOf(pid)) }));
+  const e = await timedCalls(stdio(execEnv), o.calls, (pid) => ({ exec: memOf(pid) }));
   const d = await timedCalls(new StreamableHTTPClientTransport(new URL(o.url),
     { requestInit: { headers: o.headers } }), o.calls);
-  out.calls.push({ proxy: p.median, direct: d.median });
-  out.rss_kib = p.rss_kib;
-  out.anon_kib = p.anon_kib;
-  out.pss_kib = p.pss_kib;
-  out.hwm_kib = Math.max(out.hwm_kib ?? 0, p.hwm_kib);
+  out.calls.push({ proxy: p.median, exec: e.median, direct: d.median });
+  for (const [k, v] of Object.entries({ ...p.mem, ...e.mem })) out.mem[k] = peak(out.mem[k], v);
 }
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);

@@ -20,7 +20,13 @@
 #   repl NAME SECS CMD...    send CMD, wait up to SECS for its JSON answer, print it
 #   repl_send NAME CMD...    send CMD without waiting; repl_answer NAME SECS waits for it
 #   repl_end NAME [SECS]     "quit", then wait for the client (and its proxy) to exit
-#   proxy_pid NAME           the pid of the proxy behind a stdio repl client
+#   proxy_pid NAME           the pid of the process serving the MCP session behind a
+#                            stdio repl client (session_of the helper it launched)
+#   session_of PID           the process serving `mimir-helper proxy` PID's session: the
+#                            proxy server's session process holding the same standard
+#                            input, or PID itself when it became mimir-proxy (fallback)
+#   proxy_server_pid         the proxy server of this test's socket directory (fails when
+#                            none runs)
 #   vm_kib PID FIELD         a /proc/PID/status figure in KiB (VmRSS, VmHWM)
 #   revoke_token TOKEN       destroy TOKEN (only it) at the test IdP ($IDP_ISSUER)
 
@@ -140,7 +146,27 @@ proxy_pid() {
     local p
     p=$(repl "$1" 10 pid | jq -r .pid)
     [[ $p =~ ^[0-9]+$ ]] || fail "no proxy pid from client $1"
-    echo "$p"
+    session_of "$p"
+}
+
+proxy_server_pid() { _mm_lock_pid "$(dirname "$MIMIR_AGENT_SOCK")/proxy.sock" mimir-proxy; }
+
+# (Session processes are not dumpable: reading their fd links takes root, as
+# the suite runs in CI.)
+session_of() {
+    local pid=$1 in p
+    if [[ $(readlink "/proc/$pid/exe") == */mimir-proxy ]]; then
+        echo "$pid"
+        return
+    fi
+    in=$(readlink "/proc/$pid/fd/0") || fail "cannot read the standard input of $pid"
+    for p in /proc/[0-9]*; do
+        [[ ${p#/proc/} != "$pid" && $(readlink "$p/exe" 2>/dev/null) == */mimir-proxy &&
+            $(readlink "$p/fd/0" 2>/dev/null) == "$in" ]] || continue
+        echo "${p#/proc/}"
+        return
+    done
+    fail "no session process serves mimir-helper proxy $pid (standard input $in)"
 }
 
 vm_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
