@@ -38,6 +38,7 @@ struct mm_agent {
     mm_config cfg;
     struct mm_profile *profiles;
     int stopping;            /* the loop has ended: start nothing new */
+    int vault_op;            /* an unlock or lock of the file store is queued */
     int login_timeout_s;
     int http_timeout_ms;
     int keyring_timeout_ms;

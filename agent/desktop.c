@@ -54,6 +54,10 @@ static void on_action(GDBusConnection *c, const gchar *sender, const gchar *path
     mm_desktop *d = data;
     guint32 id;
     const gchar *key;
+    /* Any client on the session bus may emit this signal with any body: a
+     * wrong one would make g_variant_get abort the agent. */
+    if (!g_variant_is_of_type(params, G_VARIANT_TYPE("(us)")))
+        return;
     g_variant_get(params, "(u&s)", &id, &key);
     if (strcmp(key, "signin") && strcmp(key, "default"))
         return;

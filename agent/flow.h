@@ -54,6 +54,7 @@ struct mm_flow {
     void *arg;
     void (*release)(void *owner); /* after done(): drop the starter's hold */
     void *owner;
+    unsigned tag;        /* the starter's own (refresh: the credential generation) */
     /* inputs */
     char *cache_key, *issuer, *server_url, *client_id, *ca_file;
     mm_http_opts http;

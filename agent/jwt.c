@@ -282,8 +282,10 @@ int mm_jwt_peek(const char *jwt, mm_jwt_claims *claims)
     if (!sub)
         sub = mm_json_str(body, "username");
     claims->sub = sub ? strdup(sub) : NULL;
+    /* An "exp" at or before 1970 is an expired token, not one without an
+     * expiry (0 means that to callers). */
     if (mm_json_num(body, "exp", &exp))
-        claims->exp = claim_time(exp);
+        claims->exp = exp < 1 ? 1 : claim_time(exp);
     if (mm_json_num(body, "iat", &iat))
         claims->iat = claim_time(iat);
     cJSON_Delete(body);

@@ -200,11 +200,11 @@ static void adopt(mm_login *l, mm_flow *f)
     mm_profile_adopt_tokens(p, &f->tokens, f->claims.sub);
     mm_secret *rt = f->tokens.refresh;
     f->tokens.refresh = NULL;
-    if (p->cred && !(rt && mm_secret_equal(p->cred->data, rt->data)))
+    if (p->cred && !(rt && mm_secret_equal(p->cred->data, rt->data))) {
         mm_profile_revoke_quietly(p, p->cred); /* the previous login's, now superseded */
-    else
-        mm_secret_free(p->cred);
-    p->cred = rt;
+        p->cred = NULL;
+    }
+    mm_profile_set_cred(p, rt);
     l->saving = 1;
     if (rt) {
         mm_profile_store(p, MM_STORE_SAVE, mm_profile_make_doc(p, rt->data), saved, NULL);
@@ -555,8 +555,7 @@ static void password_done(mm_flow *f)
         return;
     }
     mm_profile_adopt_tokens(p, &f->tokens, l->username);
-    mm_secret_clear(&p->cred);
-    p->cred = l->password; /* NULL unless remembered */
+    mm_profile_set_cred(p, l->password); /* NULL unless remembered */
     l->password = NULL;
     l->saving = 1;
     mm_profile_store(p, MM_STORE_SAVE, mm_profile_make_doc(p, p->cred ? p->cred->data : NULL),

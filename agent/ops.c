@@ -171,6 +171,10 @@ static cJSON *failure_reply(const mm_profile *p, const cJSON *id, mm_token_why w
                    "'mimir-helper login --profile %s'", n, n);
         break;
     default:
+        /* A stored credential refused for a reason the profile recorded
+         * (pinned to another server): that reason, not a generic one. */
+        if (!p->cred && p->pin_refused)
+            return mm_proto_reply_err(id, MM_ERR_LOGIN_REQUIRED, p->last_msg);
         if (api)
             snprintf(msg, sizeof(msg), "no API key stored for profile %s; run 'mimir-helper "
                      "set-api-key --profile %s'", n, n);
@@ -285,14 +289,15 @@ static void api_key_saved(mm_profile *p, mm_err e, const char *why, const mm_sec
                                               e != MM_OK ? why : "the profile was removed"));
         return;
     }
-    mm_secret_clear(&p->cred);
-    p->cred = pd->key;
+    mm_profile_set_cred(p, pd->key);
     pd->key = NULL;
     p->last_err = MM_OK;
     mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
-    mm_info("profile %s: API key stored in the keyring", p->key.profile);
+    mm_info("profile %s: API key stored in the %s", p->key.profile, mm_store_label());
     cJSON *r = mm_proto_reply_ok(pd->id);
     cJSON_AddStringToObject(r, "profile", p->key.profile);
+    if (mm_store_in_use())
+        cJSON_AddStringToObject(r, "store", mm_store_in_use());
     pending_answer(pd, r);
 }
 
@@ -609,8 +614,7 @@ static void token_imported(mm_profile *p, mm_err e, const char *why, const mm_se
     p->access = pd->key;
     pd->key = NULL;
     p->access_exp = c.exp;
-    if (c.sub)
-        p->subject = strdup(c.sub);
+    mm_profile_set_subject(p, c.sub);
     mm_jwt_claims_free(&c);
     p->last_err = MM_OK;
     mm_profile_set_state(p, MM_PS_READY, MM_OK, NULL);
@@ -699,6 +703,7 @@ static void unlocked(void *arg, mm_err e, const char *why, const mm_secret *doc)
     (void)doc;
     pending *pd = arg;
     mm_agent *a = pd->agent;
+    a->vault_op = 0;
     if (e != MM_OK) {
         pending_answer(pd, mm_proto_reply_err(pd->id, e, why));
         return;
@@ -721,10 +726,23 @@ static void op_unlock(mm_agent *a, mm_conn *c, mm_request *req)
                   "of at most 1024 bytes, \"create\" a boolean");
         return;
     }
+    /* One at a time: a second unlock queued behind a slow Argon2id would run
+     * long after its client gave up.  And no lock while a refresh or a store
+     * write is in flight: a rotated refresh token that cannot be written
+     * after the lock is a lost login. */
+    if (a->vault_op || (req->op == MM_OP_LOCK && mm_profiles_busy(a))) {
+        reply_err(c, req->id, MM_ERR_STORE_BUSY, a->vault_op
+                  ? "an unlock or lock of the vault is already running; try again when it "
+                    "has finished"
+                  : "a refresh is writing a new credential to the vault; lock again in a "
+                    "moment");
+        return;
+    }
     pending *pd = pending_new(c, req);
     if (!pd)
         return;
     pd->agent = a;
+    a->vault_op = 1;
     mm_secret *p = pass ? mm_secret_from_str(pass) : NULL;
     mm_store_op op = req->op == MM_OP_LOCK ? MM_STORE_LOCK
                      : cJSON_IsTrue(cr)    ? MM_STORE_UNLOCK_CREATE

@@ -57,18 +57,22 @@ static void got_metadata(mm_flow *f)
     finish(pb);
 }
 
-/* The MCP endpoint: the URL as given, or its /mcp when it names no path. */
+/* The MCP endpoint: the URL as given, or its /mcp when it names no path
+ * (set as the path, so that a query stays after it); a fragment, which is
+ * never sent, is dropped. */
 static int endpoint(const char *url, char *out, size_t len)
 {
     CURLU *u = curl_url();
-    char *path = NULL;
+    char *path = NULL, *full = NULL;
     int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-             curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK;
+             curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+             (strcmp(path, "/") || curl_url_set(u, CURLUPART_PATH, "/mcp", 0) == CURLUE_OK) &&
+             curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK;
     if (ok)
-        ok = snprintf(out, len, "%s%s", url,
-                      !strcmp(path, "/") ? (url[strlen(url) - 1] == '/' ? "mcp" : "/mcp") : "") <
-             (int)len;
+        ok = snprintf(out, len, "%s", full) < (int)len;
     curl_free(path);
+    curl_free(full);
     curl_url_cleanup(u);
     return ok ? 0 : -1;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mimirapi.h"
 #include "mimir/proto.h"
 #include "policy.h"
 #include "profile.h"
@@ -24,6 +25,18 @@ static void set_str(char **dst, const char *v)
 {
     free(*dst);
     *dst = v ? strdup(v) : NULL;
+}
+
+void mm_profile_set_subject(mm_profile *p, const char *subject)
+{
+    set_str(&p->subject, subject);
+    if (p->subject) {
+        /* An IdP's or a server's text: it reaches terminals (status) and the
+         * log, where escape sequences and newlines could forge lines. */
+        if (strlen(p->subject) > 256)
+            p->subject[256] = '\0';
+        mm_oauth_printable(p->subject);
+    }
 }
 
 /* ---- lifetime ------------------------------------------------------------- */
@@ -162,12 +175,20 @@ void mm_profile_renew_cancel(mm_profile *p)
     p->renew.next_at = 0;
 }
 
+void mm_profile_set_cred(mm_profile *p, mm_secret *cred)
+{
+    mm_secret_free(p->cred);
+    p->cred = cred;
+    p->cred_gen++;
+    p->pin_refused = 0;
+}
+
 void mm_profile_forget(mm_profile *p)
 {
-    mm_secret_clear(&p->cred);
+    mm_profile_set_cred(p, NULL);
     mm_secret_clear(&p->access);
     p->access_exp = p->access_iat = 0;
-    set_str(&p->subject, NULL);
+    mm_profile_set_subject(p, NULL);
     set_str(&p->scope, NULL);
     mm_profile_renew_cancel(p);
     if (p->renew.persist_timer)
@@ -207,7 +228,7 @@ void mm_profile_adopt_tokens(mm_profile *p, mm_tokens *t, const char *subject)
     p->access_exp = t->expires_at;
     p->access_iat = t->issued_at;
     if (subject)
-        set_str(&p->subject, subject);
+        mm_profile_set_subject(p, subject);
     if (t->scope)
         set_str(&p->scope, t->scope);
 }
@@ -319,8 +340,13 @@ static void loaded(mm_profile *p, mm_err e, const char *why, const mm_secret *do
         mm_profile_wake(p, e, why);
         return;
     }
-    if (doc && mm_profile_adopt_doc(p, doc) == MM_OK)
-        mm_info("profile %s: credential loaded from the keyring", p->key.profile);
+    int repin = 0;
+    if (doc && mm_profile_adopt_doc(p, doc, &repin) == MM_OK) {
+        mm_info("profile %s: credential loaded from the %s", p->key.profile, mm_store_label());
+        if (repin && p->cred) /* written before documents named their server */
+            mm_profile_store(p, MM_STORE_SAVE, mm_profile_make_doc(p, p->cred->data),
+                             saved_again, NULL);
+    }
     if (!p->login) /* a login that began meanwhile owns the state */
         mm_profile_settle(p);
     /* Requests that arrived while we read decide again: an OAuth profile
@@ -355,23 +381,60 @@ static mm_err adopt_mimir(mm_profile *p, const cJSON *j)
     return MM_OK;
 }
 
-mm_err mm_profile_adopt_doc(mm_profile *p, const mm_secret *doc)
+/* An API key or a Mimir password goes to the profile's server itself, and
+ * the store finds it by profile name alone.  So the document remembers the
+ * server's origin, and a profile re-pointed at another server does not send
+ * it there: the credential of https://a is never offered to https://b. */
+static int pinned(const mm_profile *p, char *origin, size_t len)
+{
+    int k = p->cfg->kind;
+    return (k == MM_KIND_API_KEY || k == MM_KIND_MIMIR) && p->cfg->server_url &&
+           mm_mimir_url(p->cfg->server_url, "/", origin, len) == MM_OK;
+}
+
+/* MM_OK: the pin matches, or the document predates pins (it is pinned to
+ * the current server on the next write, see *repin). */
+static mm_err check_pin(mm_profile *p, const cJSON *j, int *repin)
+{
+    char origin[512];
+    const char *was = mm_json_str(j, "server");
+    if (!pinned(p, origin, sizeof(origin)))
+        return MM_OK;
+    *repin = !was;
+    if (!was || !strcmp(was, origin))
+        return MM_OK;
+    mm_oauth_printable(origin); /* both go to the log */
+    char shown[128];
+    snprintf(shown, sizeof(shown), "%s", was);
+    mm_oauth_printable(shown);
+    snprintf(p->last_msg, sizeof(p->last_msg), "the stored %s belongs to %s, and the profile "
+             "now points at %s: log in again (or set the key again)",
+             p->cfg->kind == MM_KIND_MIMIR ? "password" : "API key", shown, origin);
+    p->last_err = MM_ERR_LOGIN_REQUIRED;
+    p->pin_refused = 1;
+    mm_warn("profile %s: %s", p->key.profile, p->last_msg);
+    return MM_ERR_LOGIN_REQUIRED;
+}
+
+mm_err mm_profile_adopt_doc(mm_profile *p, const mm_secret *doc, int *repin)
 {
     cJSON *j = mm_json_parse(doc->data, doc->len);
     const char *kind = mm_json_str(j, "kind"), *secret = mm_json_str(j, "secret");
     int mimir = p->cfg->kind == MM_KIND_MIMIR;
+    *repin = 0;
     mm_err e = kind && !strcmp(kind, doc_kind(p)) ? MM_OK : MM_ERR_STORE;
     if (e == MM_OK && !mimir && !(secret && mm_policy_credential_ok(secret)))
         e = MM_ERR_STORE;
+    if (e == MM_OK)
+        e = check_pin(p, j, repin);
     if (e == MM_OK && mimir)
         e = adopt_mimir(p, j);
-    if (e != MM_OK) {
+    if (e == MM_ERR_STORE) {
         mm_warn("profile %s: keyring item is not a valid %s document; ignoring it",
                 p->key.profile, doc_kind(p));
-    } else {
-        mm_secret_clear(&p->cred);
-        p->cred = secret ? mm_secret_from_str(secret) : NULL;
-        set_str(&p->subject, mm_json_str(j, "subject"));
+    } else if (e == MM_OK) {
+        mm_profile_set_cred(p, secret ? mm_secret_from_str(secret) : NULL);
+        mm_profile_set_subject(p, mm_json_str(j, "subject"));
         set_str(&p->scope, mm_json_str(j, "scope"));
     }
     cJSON_Delete(j); /* wiping free */
@@ -394,6 +457,9 @@ static mm_secret *make_doc(const mm_profile *p, const char *secret, const char *
         cJSON_AddStringToObject(j, "subject", p->subject);
     if (p->scope)
         cJSON_AddStringToObject(j, "scope", p->scope);
+    char origin[512];
+    if (pinned(p, origin, sizeof(origin)))
+        cJSON_AddStringToObject(j, "server", origin);
     mm_json_add_int(j, "updated_at", (long long)time(NULL));
     char *s = cJSON_PrintUnformatted(j);
     mm_secret *doc = mm_secret_from_str(s);

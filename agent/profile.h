@@ -45,6 +45,8 @@ typedef struct mm_profile {
     int writes;        /* keyring writes (save, erase) in flight */
     mm_err store_err;  /* outcome of the last keyring operation */
     mm_secret *cred;   /* refresh token or API key, from the keyring */
+    unsigned cred_gen; /* bumped whenever cred is replaced or dropped */
+    int pin_refused;   /* the stored credential belongs to another server (last_msg says) */
     mm_secret *access; /* current access token */
     time_t access_exp, access_iat;
     char *subject, *scope;
@@ -102,6 +104,14 @@ void mm_profile_park(mm_profile *p, mm_pwait *w);
  * so a request may park again from its wake). */
 void mm_profile_wake(mm_profile *p, mm_err e, const char *msg);
 
+/* Replace the credential (the old one is freed: a caller that keeps it
+ * takes it and sets p->cred to NULL first).  A refresh that was started
+ * with the old one sees the new generation and drops its answer. */
+void mm_profile_set_cred(mm_profile *p, mm_secret *cred);
+/* The signed-in user's name as shown and logged: printable ASCII, at most
+ * 256 bytes (NULL: none). */
+void mm_profile_set_subject(mm_profile *p, const char *subject);
+
 /* Drop every credential held in memory (not the keyring item) and stop the
  * renewal timers. */
 void mm_profile_forget(mm_profile *p);
@@ -141,7 +151,9 @@ mm_secret *mm_profile_make_doc(const mm_profile *p, const char *secret);
  * never), before the token replaces what the profile holds. */
 mm_secret *mm_profile_token_doc(const mm_profile *p, const char *token, time_t exp);
 /* Install a keyring document's credential; MM_ERR_STORE when it is not one
- * of this profile's kind. */
-mm_err mm_profile_adopt_doc(mm_profile *p, const mm_secret *doc);
+ * of this profile's kind, MM_ERR_LOGIN_REQUIRED when it was stored for
+ * another server (an API key or Mimir password goes to the server itself).
+ * *repin: the document predates server pins and should be written again. */
+mm_err mm_profile_adopt_doc(mm_profile *p, const mm_secret *doc, int *repin);
 
 #endif

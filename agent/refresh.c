@@ -168,9 +168,19 @@ static void refreshed(mm_flow *f)
         mm_profile_wake(p, f->err != MM_OK ? f->err : MM_ERR_INTERNAL, "mimir-agent is stopping");
         return;
     }
-    if (!p->cred) { /* logged out while it ran: its tokens are unwanted */
+    /* Logged out, or logged in again (or a new key set) while it ran: its
+     * answer belongs to a credential we no longer hold.  Applying it would
+     * overwrite the new login, and an invalid_grant for the old token would
+     * end the new session. */
+    if (!p->cred || f->tag != p->cred_gen) {
+        mm_info("profile %s: dropped a refresh result for a credential that was replaced "
+                "meanwhile", p->key.profile);
         mm_profile_revoke_quietly(p, f->tokens.refresh);
         f->tokens.refresh = NULL;
+        if (p->state == MM_PS_REFRESHING) { /* nothing else took the state over */
+            mm_profile_settle(p);
+            mm_profile_wake(p, MM_OK, NULL); /* they decide again, on what we hold now */
+        }
         return;
     }
     if (f->err == MM_OK && p->cfg->kind == MM_KIND_MIMIR) {
@@ -188,8 +198,7 @@ static void refreshed(mm_flow *f)
             /* The old refresh token is dead at the IdP now.  Nothing is
              * answered until the new one is in the keyring: the profile
              * stays "refreshing", so callers keep waiting on this flight. */
-            mm_secret_clear(&p->cred);
-            p->cred = rt;
+            mm_profile_set_cred(p, rt);
             f->tokens.refresh = NULL;
             persist(p, rotation_stored);
             return;
@@ -205,8 +214,7 @@ static void refreshed(mm_flow *f)
      * one is dead at the IdP, so the new one is kept and stored. */
     mm_secret *rt = f->tokens.refresh;
     if (rt && !mm_secret_equal(p->cred->data, rt->data)) {
-        mm_secret_clear(&p->cred);
-        p->cred = rt;
+        mm_profile_set_cred(p, rt);
         f->tokens.refresh = NULL;
         persist(p, retry_stored);
     }
@@ -254,6 +262,7 @@ static void attempt(mm_profile *p, int fresh_connection)
         f->http.timeout_ms = mm_policy_attempt_timeout_ms(
             p->access ? (int64_t)p->access_exp * 1000 : 0, wall_ms(), f->http.timeout_ms);
     f->http.fresh_connect = fresh_connection;
+    f->tag = p->cred_gen;
     p->renew.last_ms = mm_now_ms();
     mm_flow_submit(f);
 }

@@ -5,6 +5,7 @@
 
 #include <libsecret/secret.h>
 
+#include "log.h"
 #include "store.h"
 #include "vault.h"
 
@@ -16,6 +17,7 @@ typedef struct store_job {
     int ran;                  /* result: the job ran (not refused at submission) */
     int used_file;            /* result: the job went to the file store */
     int unlocked;             /* result: the file store is unlocked after it */
+    uint64_t queued_at, began_at, ended_at; /* boot clock, for the slow-store warning */
     mm_store_key key; /* copied: the config may be reloaded meanwhile */
     mm_secret *doc;
     GCancellable *cancel; /* the loop thread cancels; the worker's call sees it */
@@ -46,6 +48,11 @@ void mm_store_configure(mm_store_backend b, const char *path)
 const char *mm_store_in_use(void)
 {
     return seen_used_file < 0 ? NULL : seen_used_file ? "file" : "keyring";
+}
+
+const char *mm_store_label(void)
+{
+    return seen_used_file > 0 ? "file store" : "keyring";
 }
 
 int mm_store_unlocked(void) { return seen_unlocked; }
@@ -113,22 +120,40 @@ static GError *call(store_job *j)
     return err;
 }
 
-/* AUTO decides once, on the worker thread: a session bus with a Secret
- * Service that opens a session means the keyring. */
-static int resolve_auto(void)
+/* An answer that says nothing about whether a Secret Service exists: the
+ * call was cut short or a busy daemon did not answer in time.  Only a clear
+ * "nobody owns that name / no bus" may send the user's secrets to the file
+ * store for the rest of the agent's life. */
+static int transient(const GError *err)
 {
-    if (auto_is_file < 0) {
-        GError *err = NULL;
-        SecretService *svc = getenv("DBUS_SESSION_BUS_ADDRESS")
-            ? secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, NULL, &err)
-            : NULL;
-        auto_is_file = svc == NULL;
-        if (svc)
-            g_object_unref(svc);
-        if (err)
-            g_error_free(err);
-    }
-    return auto_is_file;
+    return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+           g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
+           g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
+           g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_TIMED_OUT) ||
+           g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+           g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED);
+}
+
+/* AUTO decides once, on the worker thread: a session bus with a Secret
+ * Service that opens a session means the keyring.  The question is asked
+ * under the job's deadline (a stopped keyring daemon would hold it for
+ * D-Bus's 25 s); a question cut short decides nothing. */
+static int resolve_auto(store_job *j)
+{
+    if (auto_is_file >= 0)
+        return auto_is_file;
+    if (!getenv("DBUS_SESSION_BUS_ADDRESS"))
+        return auto_is_file = 1;
+    GError *err = NULL;
+    SecretService *svc = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, j->cancel, &err);
+    int passing = err && transient(err);
+    if (svc)
+        g_object_unref(svc);
+    if (err)
+        g_error_free(err);
+    if (passing)
+        return 0; /* this job goes to the keyring and fails there; ask again next time */
+    return auto_is_file = svc == NULL;
 }
 
 static void keyring_run(store_job *j)
@@ -178,13 +203,34 @@ static void vault_run(store_job *j)
 static void store_run(mm_job *job)
 {
     store_job *j = (store_job *)job;
+    j->began_at = mm_now_ms();
+    if (g_cancellable_is_cancelled(j->cancel)) { /* its deadline passed in the queue */
+        j->err = MM_ERR_TIMEOUT;
+        snprintf(j->why, sizeof(j->why), "the credential store was busy with other calls for "
+                 "%d s; try again", j->timeout_ms / 1000);
+        return; /* not run: it tells nothing about which store is in use */
+    }
     j->ran = 1;
-    j->used_file = j->backend == MM_STORE_FILE || (j->backend == MM_STORE_AUTO && resolve_auto());
+    j->used_file = j->backend == MM_STORE_FILE || (j->backend == MM_STORE_AUTO && resolve_auto(j));
     if (j->used_file)
         vault_run(j);
     else
         keyring_run(j);
     j->unlocked = mm_vault_unlocked();
+    j->ended_at = mm_now_ms();
+}
+
+/* A store that takes seconds explains timeouts elsewhere (a keyring daemon
+ * starved of disk, a prompt nobody sees): say so, with where the time went. */
+static void note_slow(const store_job *j)
+{
+    static const char *const ops[] = {"read", "write", "erase", "unlock", "unlock", "lock"};
+    uint64_t ran = j->ended_at - j->began_at, waited = j->began_at - j->queued_at;
+    if (ran + waited < 2000)
+        return;
+    mm_warn("%s %s took %.1f s (%.1f s of it queued behind other store calls)",
+            j->used_file ? "file store" : "keyring", ops[j->op], (double)(ran + waited) / 1000,
+            (double)waited / 1000);
 }
 
 /* ---- the loop side ------------------------------------------------------ */
@@ -204,6 +250,7 @@ static void store_done(mm_job *job)
     store_job *j = (store_job *)job;
     unlink_job(j);
     if (j->ran) {
+        note_slow(j);
         seen_used_file = j->used_file;
         seen_unlocked = j->unlocked;
     }
@@ -242,7 +289,7 @@ void mm_store_submit(mm_worker *w, mm_loop *loop, mm_store_op op, const mm_store
     *j = (store_job){.job = {.run = store_run, .done = store_done}, .op = op,
                      .backend = configured, .doc = doc,
                      .cancel = g_cancellable_new(), .loop = loop, .timeout_ms = timeout_ms,
-                     .done = done, .arg = arg, .next = live};
+                     .done = done, .arg = arg, .next = live, .queued_at = mm_now_ms()};
     memcpy(j->vault, vault_path, sizeof(j->vault));
     if (k)
         j->key = *k;

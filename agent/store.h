@@ -52,6 +52,9 @@ void mm_store_configure(mm_store_backend b, const char *vault_path);
 /* What the jobs that completed so far used ("keyring" or "file"; NULL when
  * no job has run yet), and whether the file store is unlocked. */
 const char *mm_store_in_use(void);
+
+/* For log lines: "file store" when the last call used it, else "keyring". */
+const char *mm_store_label(void);
 int mm_store_unlocked(void);
 
 /* On the loop thread.  LOAD: doc is the item (NULL when there is none),

@@ -78,9 +78,12 @@ static int header_read(const unsigned char *in, size_t len, header *h)
     memcpy(h->salt, in + 26, SALT_LEN);
     memcpy(h->check, in + 26 + SALT_LEN, CHECK_LEN);
     memcpy(h->nonce, in + 26 + SALT_LEN + CHECK_LEN, NONCE_LEN);
-    /* Limits from the file are the file's own: refuse ones no sane vault has. */
-    return h->ops >= crypto_pwhash_OPSLIMIT_MIN && h->ops <= 64 &&
-                   h->mem >= crypto_pwhash_MEMLIMIT_MIN && h->mem <= (4ull << 30)
+    /* Limits from the file are the file's own: refuse ones no vault of ours
+     * has (we write MODERATE: 3 passes, 256 MiB), so a planted header cannot
+     * hold the worker thread for minutes or ask for gigabytes. */
+    return h->ops >= crypto_pwhash_OPSLIMIT_MIN && h->ops <= 4 * crypto_pwhash_OPSLIMIT_MODERATE &&
+                   h->mem >= crypto_pwhash_MEMLIMIT_MIN &&
+                   h->mem <= 4ull * crypto_pwhash_MEMLIMIT_MODERATE
                ? 0
                : -1;
 }
@@ -164,17 +167,24 @@ static mm_err file_write(const char *path, const char *plain, size_t len, char *
     return e;
 }
 
+/* The vault file, read whole, and its header. */
+static mm_err file_read_header(const char *path, mm_buf *b, header *h, char *why, size_t whylen)
+{
+    mm_err e = file_read(path, b, why, whylen);
+    if (e == MM_OK && header_read((unsigned char *)b->buf, b->len, h) < 0) {
+        snprintf(why, whylen, "%s is not a Mimir vault (or its header is damaged)", path);
+        e = MM_ERR_STORE;
+    }
+    return e;
+}
+
 /* Open the file with the key: its contents, {"v":1,"items":[...]} (cJSON
  * wipes it when freed). */
 static mm_err file_open(const char *path, cJSON **root, char *why, size_t whylen)
 {
     mm_buf b = {0};
     header h;
-    mm_err e = file_read(path, &b, why, whylen);
-    if (e == MM_OK && header_read((unsigned char *)b.buf, b.len, &h) < 0) {
-        snprintf(why, whylen, "%s is not a Mimir vault (or its header is damaged)", path);
-        e = MM_ERR_STORE;
-    }
+    mm_err e = file_read_header(path, &b, &h, why, whylen);
     unsigned char check[CHECK_LEN];
     if (e == MM_OK) {
         key_check(vault_key, check);
@@ -257,59 +267,67 @@ static mm_err create(const char *path, const mm_secret *pass, unsigned char *key
     cJSON_AddArrayToObject(root, "items");
     e = write_root(path, root, why, whylen);
     cJSON_Delete(root);
+    return e; /* on failure the caller frees key and restores the old one */
+}
+
+/* An existing vault: the header, the passphrase against its check, and
+ * the contents must all open with the new key before it is kept. */
+static mm_err open_existing(const char *path, const mm_secret *pass, unsigned char *key,
+                            char *why, size_t whylen)
+{
+    mm_buf b = {0};
+    header h;
+    mm_err e = file_read_header(path, &b, &h, why, whylen);
+    mm_buf_free(&b);
+    unsigned char check[CHECK_LEN];
+    if (e == MM_OK && (e = derive(pass, &h, key, why, whylen)) == MM_OK) {
+        key_check(key, check);
+        if (sodium_memcmp(check, h.check, CHECK_LEN) != 0) {
+            snprintf(why, whylen, "wrong passphrase for the vault %s", path);
+            e = MM_ERR_BAD_PASSPHRASE;
+        }
+    }
     if (e != MM_OK)
-        vault_key = NULL; /* the caller frees key */
+        return e;
+    vault_key = key;
+    vault_hdr = h;
+    cJSON *root = NULL; /* prove the contents open, before saying yes */
+    e = file_open(path, &root, why, whylen);
+    cJSON_Delete(root);
     return e;
 }
 
+/* A failed unlock changes nothing: a wrong passphrase typed at an unlocked
+ * vault must not lock it (every profile in it would stop working). */
 mm_err mm_vault_unlock(const char *path, const mm_secret *pass, int want_create, char *why,
                        size_t whylen)
 {
     unsigned char *key = sodium_malloc(KEY_LEN);
     if (!key)
         return MM_ERR_NOMEM;
-    mm_vault_lock();
+    unsigned char *old_key = vault_key;
+    header old_hdr = vault_hdr;
+    vault_key = NULL;
     mm_err e;
-    if (!mm_vault_exists(path)) {
-        if (want_create)
-            e = create(path, pass, key, why, whylen);
-        else {
-            snprintf(why, whylen, "there is no vault yet (%s); 'mimir-helper unlock' creates "
-                     "one", path);
-            e = MM_ERR_STORE_LOCKED;
-        }
-    } else {
-        mm_buf b = {0};
-        header h;
-        e = file_read(path, &b, why, whylen);
-        if (e == MM_OK && header_read((unsigned char *)b.buf, b.len, &h) < 0) {
-            snprintf(why, whylen, "%s is not a Mimir vault (or its header is damaged)", path);
-            e = MM_ERR_STORE;
-        }
-        mm_buf_free(&b);
-        unsigned char check[CHECK_LEN];
-        if (e == MM_OK && (e = derive(pass, &h, key, why, whylen)) == MM_OK) {
-            key_check(key, check);
-            if (sodium_memcmp(check, h.check, CHECK_LEN) != 0) {
-                snprintf(why, whylen, "wrong passphrase for the vault %s", path);
-                e = MM_ERR_BAD_PASSPHRASE;
-            }
-        }
-        if (e == MM_OK) {
-            vault_key = key;
-            vault_hdr = h;
-            cJSON *root = NULL; /* prove the contents open, before saying yes */
-            e = file_open(path, &root, why, whylen);
-            cJSON_Delete(root);
-            if (e != MM_OK)
-                vault_key = NULL;
-        }
+    if (mm_vault_exists(path))
+        e = open_existing(path, pass, key, why, whylen);
+    else if (want_create)
+        e = create(path, pass, key, why, whylen);
+    else {
+        snprintf(why, whylen, "there is no vault yet (%s); 'mimir-helper unlock' creates one",
+                 path);
+        e = MM_ERR_STORE_LOCKED;
     }
-    if (e != MM_OK)
+    if (e != MM_OK) {
         sodium_free(key);
-    else
-        sodium_mprotect_readonly(vault_key);
-    return e;
+        vault_key = old_key;
+        vault_hdr = old_hdr;
+        return e;
+    }
+    if (old_key)
+        sodium_free(old_key);
+    sodium_mprotect_readonly(vault_key);
+    return MM_OK;
 }
 
 /* ---- items --------------------------------------------------------------------------- */

@@ -476,21 +476,30 @@ mm_err mm_config_write_json(const char *path, const cJSON *doc, char *why, size_
 {
     char dir[4096], tmp[4200];
     if (mm_dirname(path, dir, sizeof(dir)) != MM_OK ||
-        snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+        snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
         return fail(why, whylen, path, "path too long");
     struct stat st; /* an existing config dir may be shared; a new one is private */
     if (stat(dir, &st) < 0 && mm_private_dir(dir, 1, why, whylen) != MM_OK)
         return MM_ERR_IO;
+    /* In a directory others may write to, they could swap the file we
+     * rename over for one of theirs between our write and the agent's
+     * read: the profiles say where credentials go. */
+    if (stat(dir, &st) == 0 && (st.st_uid != geteuid() || (st.st_mode & 0022))) {
+        snprintf(why, whylen, "%s: refusing to write: its directory %s is %s", path, dir,
+                 st.st_uid != geteuid() ? "owned by another user" : "writable by others");
+        return MM_ERR_CONFIG;
+    }
     char *text = cJSON_Print(doc);
     if (!text)
         return MM_ERR_NOMEM;
     mm_err e = MM_OK;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = mkostemp(tmp, O_CLOEXEC); /* O_EXCL, mode 0600: never someone else's file */
     size_t len = strlen(text);
     if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
         fsync(fd) < 0 || rename(tmp, path) < 0) {
         snprintf(why, whylen, "%s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
+        if (fd >= 0)
+            unlink(tmp);
         e = MM_ERR_IO;
     }
     if (fd >= 0)

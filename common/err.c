@@ -45,6 +45,8 @@ static const struct {
                              MM_EXIT_LOGIN_REQUIRED},
     [MM_ERR_BAD_PASSPHRASE] = {"bad_passphrase", "wrong passphrase for the credential vault",
                                MM_EXIT_FAILURE},
+    [MM_ERR_STORE_BUSY] = {"store_busy", "the credential vault is busy; try again in a moment",
+                           MM_EXIT_FAILURE},
     [MM_ERR_CONFIG] = {"config_error", "invalid configuration", MM_EXIT_FAILURE},
     [MM_ERR_UNKNOWN_LOGIN] = {"unknown_login", "no such login", MM_EXIT_FAILURE},
     [MM_ERR_BUSY] = {"too_many_connections", "mimir-agent has too many connections open",

@@ -252,6 +252,7 @@ char *mm_proto_encode(const cJSON *msg, size_t *len)
         line[n + 1] = '\0';
         *len = n + 1;
     }
+    explicit_bzero(s, n); /* requests carry keys and passphrases */
     cJSON_free(s);
     return line;
 }

@@ -84,7 +84,9 @@ int mm_session_api_key(const mm_opts *o, const char *profile)
     explicit_bzero(key, sizeof(key));
     if (rc)
         return rc;
-    fprintf(o->json ? stderr : stdout, "API key stored in the keyring for profile %s\n",
+    const char *store = mm_json_str(r.root, "store");
+    fprintf(o->json ? stderr : stdout, "API key stored in the %s for profile %s\n",
+            store && !strcmp(store, "file") ? "encrypted file store" : "keyring",
             mm_json_str(r.root, "profile"));
     mm_response_free(&r);
     return 0;

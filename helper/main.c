@@ -7,12 +7,14 @@
  * why it links only libc and cJSON.
  */
 #include <getopt.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helper.h"
+#include "mimir/secmem.h"
 #include "mimir/version.h"
 
 static const mm_command *const commands[] = {
@@ -81,7 +83,15 @@ int mm_request_once(const mm_opts *o, cJSON *req, mm_response *resp)
         cJSON_Delete(req);
         return rc;
     }
-    mm_err e = mm_client_call(&cl, req, resp);
+    /* store_busy says "in a moment" (a vault lock waits for a refresh to
+     * write its new token): ask again until the deadline. */
+    mm_err e;
+    while ((e = mm_client_call(&cl, cJSON_Duplicate(req, 1), resp)) == MM_OK && !resp->ok &&
+           resp->err == MM_ERR_STORE_BUSY && mm_client_remaining_ms(&cl) > 250) {
+        mm_response_free(resp);
+        poll(NULL, 0, 250);
+    }
+    cJSON_Delete(req);
     if (e != MM_OK)
         rc = fail_line(e, cl.why, o);
     else if (!resp->ok) {
@@ -228,6 +238,9 @@ int main(int argc, char **argv)
     for (int i = 0; commands[i]; i++) {
         if (strcmp(commands[i]->name, name) != 0)
             continue;
+        /* Tokens, keys and passphrases pass through every command. */
+        mm_secmem_nodump();
+        mm_secmem_wipe_json();
         mm_opts o = {0};
         int rc = parse_opts(commands[i], argc - 1, argv + 1, &o);
         return rc ? rc : commands[i]->run(&o);

@@ -1,28 +1,18 @@
 /* secret.c - guarded secret buffers and wipe-on-free JSON (see secret.h). */
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "mimir/secmem.h"
 #include "secret.h"
-
-/* Wipe the whole usable block: cJSON does not tell us how much it used. */
-static void wiping_free(void *p)
-{
-    if (!p)
-        return;
-    sodium_memzero(p, malloc_usable_size(p));
-    free(p);
-}
 
 mm_err mm_secret_init(void)
 {
     if (sodium_init() < 0)
         return MM_ERR_INTERNAL;
-    cJSON_Hooks hooks = {.malloc_fn = malloc, .free_fn = wiping_free};
-    cJSON_InitHooks(&hooks);
+    mm_secmem_wipe_json();
     return MM_OK;
 }
 

@@ -16,6 +16,7 @@ pkgs=(build-essential pkg-config libsecret-1-dev libcurl4-openssl-dev libssl-dev
       libcjson-dev libsodium-dev libcmocka-dev gnome-keyring libsecret-tools dbus
       dbus-x11 chromium hyperfine jq socat clang valgrind openssl curl strace
       libclang-rt-14-dev iproute2 util-linux
+      gdb python3-gi
       ripgrep libkrb5-dev libx11-dev libxkbfile-dev python3)
 # (the last line: code-server's native modules for the VS Code suite, built by
 # extension-bridge/test/vscode/install.sh; its @vscode/ripgrep gets Debian's rg)

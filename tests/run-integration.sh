@@ -123,6 +123,9 @@ total=${#tests[@]}
 echo "integration: $pass/$total passed, $skipped skipped, ${#failed[@]} failed in $((SECONDS - t_start))s"
 if ((${#failed[@]})); then
     echo "failed: ${failed[*]}"
+    for name in "${failed[@]}"; do # the reason once more, where a cut output still shows it
+        printf '  %s: %s\n' "$name" "$(grep -m1 -A3 '^FAIL (' "$logdir/$name.log" | tr '\n' ' ' | cut -c1-400)"
+    done
     echo "logs: $logdir"
     exit 1
 fi

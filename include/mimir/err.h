@@ -34,6 +34,7 @@ typedef enum {
     MM_ERR_STORE,             /* keyring refused an operation */
     MM_ERR_STORE_LOCKED,      /* the encrypted file store is locked: unlock it */
     MM_ERR_BAD_PASSPHRASE,    /* the vault's passphrase is wrong */
+    MM_ERR_STORE_BUSY,        /* the vault is being unlocked, locked or written */
     MM_ERR_CONFIG,            /* config file invalid */
     MM_ERR_UNKNOWN_LOGIN,     /* login_wait for an id the agent does not know */
     MM_ERR_BUSY,              /* connection limit reached; try again */

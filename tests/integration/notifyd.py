@@ -4,7 +4,8 @@ needs a display, this one only the session bus.  It owns
 org.freedesktop.Notifications, answers Notify (logging each call as a JSON
 line to the file given as argument) and, for the test, emits ActionInvoked
 from its own connection when TestInvoke(id, key) is called, as a daemon does
-when the user clicks an action.  Prints "ready" on stdout once it owns the
+when the user clicks an action, and ActionInvoked with only the id (a
+body of the wrong type) when TestInvokeMalformed(id) is called.  Prints "ready" on stdout once it owns the
 name."""
 import json
 import sys
@@ -18,6 +19,7 @@ XML = """<node><interface name="org.freedesktop.Notifications">
 <arg type="u" direction="out"/></method>
 <method name="GetCapabilities"><arg type="as" direction="out"/></method>
 <method name="TestInvoke"><arg type="u" direction="in"/><arg type="s" direction="in"/></method>
+<method name="TestInvokeMalformed"><arg type="u" direction="in"/></method>
 <signal name="ActionInvoked"><arg type="u"/><arg type="s"/></signal>
 </interface></node>"""
 PATH = "/org/freedesktop/Notifications"
@@ -38,6 +40,9 @@ def call(conn, sender, path, iface, method, params, inv):
     elif method == "GetCapabilities":
         inv.return_value(GLib.Variant("(as)", (["actions", "body"],)))
     elif method == "TestInvoke":
+        conn.emit_signal(None, PATH, IFACE, "ActionInvoked", params)
+        inv.return_value(None)
+    elif method == "TestInvokeMalformed":  # what a broken or hostile daemon may send
         conn.emit_signal(None, PATH, IFACE, "ActionInvoked", params)
         inv.return_value(None)
 

@@ -5,6 +5,8 @@
 # bus, which emits ActionInvoked as a desktop's daemon does on a click):
 #  - the refresh token is revoked at the IdP; a refresh gets invalid_grant;
 #  - the notification names the profile and offers the action "signin";
+#  - an ActionInvoked signal of the wrong type is ignored (it used to abort
+#    the agent);
 #  - invoking the action starts a browser login from the agent, and the
 #    profile is signed in again without any command.
 . "$(dirname "$0")/../lib.sh"
@@ -27,8 +29,16 @@ assert_contains "$(jqs .body "$n")" "work"
 assert_eq signin "$(jqs '.actions[2]' "$n")" "the action key"
 assert_eq "Sign in" "$(jqs '.actions[3]' "$n")" "the action label"
 
-log "choosing Sign in logs in through the browser"
+log "a malformed ActionInvoked (no action key) is ignored"
 runs=$(browser_runs)
+gdbus call --session --dest org.freedesktop.Notifications --object-path /org/freedesktop/Notifications \
+    --method org.freedesktop.Notifications.TestInvokeMalformed "$(jqs .id "$n")" >/dev/null
+sleep 0.5 # nothing to wait for: a correct agent does nothing
+assert_exit 0 helper status
+_mm_alive "$MM_AGENT_PID" || fail "the agent died of a malformed ActionInvoked signal"
+assert_eq "$runs" "$(browser_runs)" "browser runs after the malformed signal"
+
+log "choosing Sign in logs in through the browser"
 gdbus call --session --dest org.freedesktop.Notifications --object-path /org/freedesktop/Notifications \
     --method org.freedesktop.Notifications.TestInvoke "$(jqs .id "$n")" signin >/dev/null
 wait_browser_runs $((runs + 1)) 40

@@ -18,7 +18,7 @@
 . "$MM_TOP/tests/lib_oauth.sh"
 . "$MM_TOP/tests/lib_refresh.sh"
 
-ROUNDS=${MM_CRASH_ROUNDS:-20}
+ROUNDS=${MM_CRASH_ROUNDS:-10}
 signed_in_work --rotate-refresh
 prev_rt=$(stored_rt work)
 [[ -n $prev_rt ]] || fail "no refresh token in the keyring after the login"

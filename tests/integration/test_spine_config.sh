@@ -2,7 +2,8 @@
 # hello, status, status --json, unknown profiles, `profile add|list|remove|
 # default` editing the config with the running agent reloading it, and
 # invalid configs: a clear message naming file and key, while the agent
-# keeps serving with its previous config.
+# keeps serving with its previous config; a stored API key stays with the
+# server (origin) it was stored for when the profile is pointed elsewhere.
 . "$(dirname "$0")/../lib.sh"
 
 KEY="cfgkey_$(head -c 10 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -138,13 +139,20 @@ assert_eq "$KEY" "$OUT" "still the old config"
 _mm_alive "$MM_AGENT_PID" || fail "the agent died on invalid configs"
 
 log "a fixed file is picked up by reload"
-write_config '{"profiles":{"work":{"kind":"api-key","server_url":"http://127.0.0.1:9/mcp"},
+write_config '{"profiles":{"work":{"kind":"api-key","server_url":"http://127.0.0.1:9/v2/mcp"},
                           "other":{"kind":"api-key"}},"default_profile":"other"}'
 assert_exit 0 helper reload
 assert_exit 4 helper token
 assert_contains "$ERR" "profile other"
 assert_exit 0 helper token --profile work
-assert_eq "$KEY" "$OUT"
+assert_eq "$KEY" "$OUT" "another path on the same server keeps the key"
+
+log "a key stays with the server it was stored for"
+write_config '{"profiles":{"work":{"kind":"api-key","server_url":"http://127.0.0.1:8080/mcp"}}}'
+assert_exit 0 helper reload
+assert_exit 4 helper token --profile work
+assert_contains "$ERR" "belongs to http://127.0.0.1:9/, and the profile now points at http://127.0.0.1:8080/"
+assert_eq "$KEY" "$(jqs .secret "$(secret-tool lookup profile work)")" "the key stays in the keyring"
 
 log "an agent started on an invalid file runs with no profiles and says why"
 stop_agent
@@ -154,7 +162,7 @@ grep -q "$MIMIR_CONFIG: profiles.work.port: unknown key" "$MM_AGENT_LOG" ||
     fail "startup with a bad config: no message naming file and key in the log"
 assert_exit 0 helper status --json
 assert_eq '[]' "$(jq -c . <<<"$OUT")"
-write_apikey_config work
+write_config '{"profiles":{"work":{"kind":"api-key","server_url":"http://127.0.0.1:9/mcp"}}}'
 assert_exit 0 helper reload
 assert_exit 0 helper token
 assert_eq "$KEY" "$OUT" "key still in the keyring once the config is fixed"

@@ -43,7 +43,11 @@ if [[ $(jqs .ok "$r") == true ]]; then
     assert_eq second_key "$(jqs .secret "$(secret-tool lookup profile local)")" "keyring after an ok answer"
 fi
 exec {MM_CONN_FD}>&-
-assert_exit 0 helper token
-[[ $OUT == first_key || $OUT == second_key ]] || fail "token after the race: $OUT"
+# Whichever key is stored belongs to the old server: the replaced profile,
+# which points at another one, must not send it there.
+assert_exit 4 helper token
+assert_contains "$ERR" "belongs to http://127.0.0.1:8080/, and the profile now points at http://127.0.0.1:9999/"
+k=$(jqs .secret "$(secret-tool lookup profile local)")
+[[ $k == first_key || $k == second_key ]] || fail "keyring after the race: $k"
 stop_agent
 log "ok"

@@ -546,6 +546,25 @@ static void test_write_fails_cleanly(void **state)
     cJSON_Delete(doc);
 }
 
+/* A directory others can write to: refused before anything is written there. */
+static void test_write_refuses_shared_dir(void **state)
+{
+    (void)state;
+    char dir[700], path[760], why[600] = "";
+    snprintf(dir, sizeof(dir), "%s.shared", cfgpath);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(chmod(dir, 0777), 0);
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    cJSON *doc = cJSON_CreateObject();
+    assert_int_equal(mm_config_write_json(path, doc, why, sizeof(why)), MM_ERR_CONFIG);
+    assert_non_null(strstr(why, "writable by others"));
+    char cmd[800];
+    snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", dir);
+    assert_int_equal(system(cmd), 0);
+    rmdir(dir);
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -569,6 +588,7 @@ int main(void)
         T(test_unreadable_path),
         T(test_write_then_read),
         T(test_write_fails_cleanly),
+        T(test_write_refuses_shared_dir),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

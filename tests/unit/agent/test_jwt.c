@@ -288,9 +288,36 @@ static void test_audience_arrays(void **state)
     assert_int_equal(check(rsa, "RS256", "k1", c, rsa, "k1", &unk, why), MM_OK);
 }
 
+/* Unverified peeks (Mimir's HS256 tokens): an "exp" of 0 or less is expired,
+ * not "never expires"; an absent one is 0; absurd ones are clamped. */
+static void test_peek_exp(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *payload; /* base64url of the JSON */
+        time_t exp;
+    } cases[] = {
+        {"eyJzdWIiOiJhIiwiZXhwIjowfQ", 1},                /* {"sub":"a","exp":0} */
+        {"eyJzdWIiOiJhIiwiZXhwIjotNX0", 1},               /* {"sub":"a","exp":-5} */
+        {"eyJzdWIiOiJhIn0", 0},                           /* {"sub":"a"} */
+        {"eyJzdWIiOiJhIiwiZXhwIjoxZTMwMH0", 253402300799}, /* {"sub":"a","exp":1e300} */
+        {"eyJzdWIiOiJhIiwiZXhwIjoxNzAwMDAwMDAwfQ", 1700000000},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char jwt[200];
+        mm_jwt_claims c;
+        snprintf(jwt, sizeof(jwt), "eyJhbGciOiJIUzI1NiJ9.%s.c2ln", cases[i].payload);
+        assert_int_equal(mm_jwt_peek(jwt, &c), 0);
+        assert_int_equal(c.exp, cases[i].exp);
+        assert_string_equal(c.sub, "a");
+        mm_jwt_claims_free(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_peek_exp),
         cmocka_unit_test(test_algorithms_verify), cmocka_unit_test(test_wrong_key_and_kid),
         cmocka_unit_test(test_refused_algorithms), cmocka_unit_test(test_tampered_payload),
         cmocka_unit_test(test_claims),             cmocka_unit_test(test_audience_arrays),
