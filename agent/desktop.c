@@ -31,6 +31,7 @@ struct mm_desktop {
     GMainContext *gctx;
     GMainLoop *gloop;
     GDBusConnection *bus;     /* desktop thread */
+    GCancellable *connecting; /* the bus connection in progress, cut short at exit */
     shown shown[SHOWN_MAX];   /* desktop thread */
     int next_shown;
     pthread_mutex_t mu;       /* guards the queue below */
@@ -117,20 +118,30 @@ static gboolean do_notify(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static void bus_ready(GObject *src, GAsyncResult *res, gpointer data)
+{
+    (void)src;
+    mm_desktop *d = data;
+    GError *err = NULL;
+    d->bus = g_bus_get_finish(res, &err);
+    if (d->bus)
+        g_dbus_connection_signal_subscribe(d->bus, BUS_NAME, BUS_NAME, "ActionInvoked", BUS_PATH,
+                                           NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_action, d, NULL);
+    else {
+        mm_debug("no session bus for notifications: %s", err->message);
+        g_error_free(err);
+    }
+}
+
+/* The bus is reached asynchronously, from inside the running loop: a
+ * session bus that is slow to answer (or never does) must not keep the
+ * thread out of its loop, where the quit of a stopping agent waits. */
 static void *thread_main(void *arg)
 {
     mm_desktop *d = arg;
     g_main_context_push_thread_default(d->gctx);
-    GError *err = NULL;
-    d->bus = getenv("DBUS_SESSION_BUS_ADDRESS") ? g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &err)
-                                                : NULL;
-    if (d->bus)
-        g_dbus_connection_signal_subscribe(d->bus, BUS_NAME, BUS_NAME, "ActionInvoked", BUS_PATH,
-                                           NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_action, d, NULL);
-    else if (err) {
-        mm_debug("no session bus for notifications: %s", err->message);
-        g_error_free(err);
-    }
+    if (getenv("DBUS_SESSION_BUS_ADDRESS"))
+        g_bus_get(G_BUS_TYPE_SESSION, d->connecting, bus_ready, d);
     g_main_loop_run(d->gloop);
     if (d->bus)
         g_object_unref(d->bus);
@@ -167,12 +178,14 @@ mm_desktop *mm_desktop_new(mm_loop *loop, mm_desktop_signin signin, void *ctx)
     pthread_mutex_init(&d->mu, NULL);
     d->gctx = g_main_context_new();
     d->gloop = g_main_loop_new(d->gctx, FALSE);
+    d->connecting = g_cancellable_new();
     if (d->efd < 0 || mm_loop_add_fd(loop, d->efd, EPOLLIN, on_event, d) < 0 ||
         pthread_create(&d->thread, NULL, thread_main, d) != 0) {
         if (d->efd >= 0)
             close(d->efd);
         g_main_loop_unref(d->gloop);
         g_main_context_unref(d->gctx);
+        g_object_unref(d->connecting);
         free(d);
         return NULL;
     }
@@ -189,8 +202,10 @@ void mm_desktop_free(mm_desktop *d)
 {
     if (!d)
         return;
+    g_cancellable_cancel(d->connecting);
     g_main_context_invoke(d->gctx, quit, d->gloop);
     pthread_join(d->thread, NULL);
+    g_object_unref(d->connecting);
     mm_loop_del_fd(d->loop, d->efd);
     close(d->efd);
     g_main_loop_unref(d->gloop);

@@ -288,6 +288,7 @@ static void wake_check(mm_loop *loop, void *data)
  * the server.  Returns the server or NULL. */
 static mm_server *start(mm_agent *a, const options *o, int lfd, rlim_t nofile, int *sfd)
 {
+    mm_store_init(); /* before the worker and desktop threads: see there */
     a->loop = mm_loop_new();
     *sfd = a->loop ? setup_signals(a) : -1;
     a->worker = *sfd >= 0 ? mm_worker_new(a->loop, 1) : NULL;
@@ -314,15 +315,17 @@ static mm_server *start(mm_agent *a, const options *o, int lfd, rlim_t nofile, i
  * aborted (their callbacks see a->stopping), pending keyring results
  * delivered, profiles dropped (answering their waiters), and only then the
  * connections closed. */
-static void stop(mm_agent *a)
+static int stop(mm_agent *a)
 {
     a->stopping = 1;
     mm_store_cancel_all();
     mm_http_free(a->http);
-    mm_worker_free(a->worker);
+    if (mm_worker_free(a->worker) < 0)
+        return -1; /* a thread still runs in the keyring library: touch nothing */
     mm_desktop_free(a->desktop);
     mm_profiles_free(a);
     mm_flow_cache_clear();
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -371,7 +374,12 @@ int main(int argc, char **argv)
     rc = mm_loop_run(a->loop) < 0 ? 1 : 0;
     if (rc)
         mm_error("the event loop failed: %s; stopping", strerror(errno));
-    stop(a);
+    if (stop(a) < 0) {
+        if (lock_fd >= 0 && mm_server_owns_socket(a->server))
+            unlink(o.socket);
+        mm_info("stopped");
+        _exit(rc);
+    }
     if (lock_fd >= 0 && mm_server_owns_socket(a->server)) /* never another agent's */
         unlink(o.socket);
     mm_server_free(a->server);

@@ -39,6 +39,22 @@ static int seen_used_file = -1, seen_unlocked;
 /* Worker thread: what AUTO resolved to (-1: not yet). */
 static int auto_is_file = -1;
 
+void mm_store_init(void)
+{
+    /* GLib (2.74) can deadlock when two threads register or initialise
+     * GObject types at once: the desktop thread creating the session bus
+     * connection (GDBusConnection's type) while the store's worker builds
+     * the SecretService (its class, which needs GDBusConnection's) each held
+     * what the other waited for, and both hung for good, taking SIGTERM
+     * with them.  Registering and initialising those types here, on the
+     * loop thread before any other thread exists, leaves nothing to race. */
+    g_type_class_unref(g_type_class_ref(G_TYPE_DBUS_CONNECTION));
+    g_type_class_unref(g_type_class_ref(G_TYPE_DBUS_PROXY));
+    g_type_class_unref(g_type_class_ref(SECRET_TYPE_SERVICE));
+    g_type_class_unref(g_type_class_ref(SECRET_TYPE_COLLECTION));
+    g_type_class_unref(g_type_class_ref(SECRET_TYPE_ITEM));
+}
+
 void mm_store_configure(mm_store_backend b, const char *path)
 {
     configured = b;

@@ -47,6 +47,9 @@ typedef enum {
  * choice holds for the agent's life.  The config's "store" picks one. */
 typedef enum { MM_STORE_AUTO, MM_STORE_KEYRING, MM_STORE_FILE } mm_store_backend;
 
+/* Once, on the loop thread, before any other thread is started. */
+void mm_store_init(void);
+
 /* Loop thread, before the first job (and on reload: later jobs follow it). */
 void mm_store_configure(mm_store_backend b, const char *vault_path);
 /* What the jobs that completed so far used ("keyring" or "file"; NULL when

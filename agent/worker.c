@@ -1,6 +1,7 @@
 /* worker.c - a small thread pool whose results come back through an eventfd. */
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -10,6 +11,8 @@
 #include "worker.h"
 
 #define MAX_THREADS 8
+
+#define JOIN_GRACE_S 3
 
 struct mm_worker {
     mm_loop *loop;
@@ -111,16 +114,28 @@ int mm_worker_submit(mm_worker *w, mm_job *job)
     return stopping ? -1 : 0;
 }
 
-void mm_worker_free(mm_worker *w)
+int mm_worker_free(mm_worker *w)
 {
     if (!w)
-        return;
+        return 0;
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    /* A job's blocking call was cancelled by its owner before this (the
+     * store cancels every keyring call at stop): it should end at once.  A
+     * library that ignores the cancellation must not keep the process from
+     * stopping: after JOIN_GRACE_S the thread is abandoned with whatever it
+     * holds, and the caller exits without cleaning up behind it. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += JOIN_GRACE_S;
     for (int i = 0; i < w->nthreads; i++)
-        pthread_join(w->threads[i], NULL);
+        if (pthread_timedjoin_np(w->threads[i], NULL, &until) != 0) {
+            mm_warn("a blocking call (keyring or file store) did not end within %d s of "
+                    "being cancelled; stopping without it", JOIN_GRACE_S);
+            return -1;
+        }
     /* Completed jobs still own memory and have owners waiting: their done()
      * runs here.  New jobs submitted from a done() are refused (stop). */
     if (w->efd >= 0) {
@@ -131,4 +146,5 @@ void mm_worker_free(mm_worker *w)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w);
+    return 0;
 }

@@ -28,7 +28,9 @@ mm_worker *mm_worker_new(mm_loop *loop, int nthreads);
  * owns it). */
 int mm_worker_submit(mm_worker *w, mm_job *job);
 /* Finish the queued jobs' run()s, join the threads, then run every pending
- * done() on the calling (loop) thread: each job's owner hears of it. */
-void mm_worker_free(mm_worker *w);
+ * done() on the calling (loop) thread: each job's owner hears of it.  -1
+ * when a thread did not end within a few seconds: it is left running, the
+ * worker is not freed, and the process must exit without further cleanup. */
+int mm_worker_free(mm_worker *w);
 
 #endif

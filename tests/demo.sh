@@ -11,7 +11,7 @@ build=$(cd "${1:-$top/build}" && pwd)
 
 if [ -z "${MM_DEMO_IN_SESSION:-}" ]; then
     export MM_DEMO_IN_SESSION=1
-    exec dbus-run-session -- bash "$0" "$build"
+    exec dbus-run-session --dbus-daemon="$top/tests/dbus-quiet.sh" -- bash "$0" "$build"
 fi
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -134,6 +134,7 @@ _mm_cleanup() {
     trap - ERR
     set +e
     local pids=("${MM_PIDS[@]}")
+    ((rc == 0 || rc == 77)) || _mm_threads "${MM_AGENT_PID:-0}"
     pid=$(_mm_lock_pid "${MIMIR_AGENT_SOCK:-/nonexistent}") && pids+=("$pid")
     pid=$(_mm_lock_pid "$(dirname "${MIMIR_AGENT_SOCK:-/nonexistent/x}")/proxy.sock" mimir-proxy) &&
         pids+=("$pid")
@@ -164,6 +165,7 @@ _mm_cleanup() {
         chmod -R u+rwX "$MM_TMP" 2>/dev/null
         rm -rf "$MM_TMP"
     fi
+    [[ -z ${MM_KEYRING_DATA:-} ]] || rm -rf "$MM_KEYRING_DATA"
     exit "$rc"
 }
 trap _mm_cleanup EXIT
@@ -223,7 +225,15 @@ _mm_secrets_owned() { [[ $(_mm_dbus NameHasOwner org.freedesktop.secrets) == *tr
 
 start_keyring() {
     local out
-    out=$(echo -n test | gnome-keyring-daemon --unlock --components=secrets --daemonize) ||
+    # The keyring's files in memory where there is a tmpfs: gnome-keyring
+    # fsyncs its file on every change, which a busy disk (CI installing VS
+    # Code next to the tests) can stretch past the tests' deadlines.  The
+    # same directory across restarts of the daemon, so that items persist.
+    if [[ -z ${MM_KEYRING_DATA:-} && -d /dev/shm && -w /dev/shm ]]; then
+        MM_KEYRING_DATA=$(mktemp -d /dev/shm/mm-keyring.XXXXXX)
+    fi
+    out=$(echo -n test | XDG_DATA_HOME=${MM_KEYRING_DATA:-$XDG_DATA_HOME} \
+        gnome-keyring-daemon --unlock --components=secrets --daemonize) ||
         fail "gnome-keyring-daemon did not start"
     # It prints VAR=value lines (GNOME_KEYRING_CONTROL); export them.
     local line
@@ -279,11 +289,22 @@ start_agent() {
 }
 
 # wait_agent_exit [SECS]: wait for $MM_AGENT_PID to end; status in $MM_AGENT_STATUS.
+# _mm_threads PID: where each thread of a stuck process is (gdb), into the
+# test's output: a hang seen once on a busy machine is then diagnosed.
+_mm_threads() {
+    command -v gdb >/dev/null && _mm_alive "$1" || return 0
+    echo "---- threads of pid $1 ($(readlink "/proc/$1/exe" 2>/dev/null)) ----" >&2
+    timeout 20 gdb -q -batch -nx -p "$1" -ex 'thread apply all bt 12' 2>/dev/null |
+        grep -E '^Thread|^#' | head -n 150 >&2
+    return 0
+}
+
 wait_agent_exit() {
     local secs=${1:-10}
     local deadline=$(($(_mm_us) + secs * 1000000))
     while _mm_alive "$MM_AGENT_PID"; do
         if (($(_mm_us) > deadline)); then
+            _mm_threads "$MM_AGENT_PID"
             kill -KILL "$MM_AGENT_PID" 2>/dev/null || true
             fail "mimir-agent (pid $MM_AGENT_PID) did not exit within ${secs}s"
         fi

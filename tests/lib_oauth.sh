@@ -153,7 +153,7 @@ _mm_all_loaded() {
 }
 start_agent_loaded() {
     start_agent "$@"
-    wait_for "every profile to load its keyring item" 10 _mm_all_loaded
+    wait_for "every profile to load its keyring item" 40 _mm_all_loaded
 }
 
 profile_status() {
