@@ -320,6 +320,13 @@ static int run_mcp_config(mm_opts *o)
 {
     const client *c = o->nargs == 1 ? find_client(o->args[0]) : NULL;
     const char *name = o->name ? o->name : "mimir";
+    if (o->nargs == 1 && !c) {
+        char names[200] = "";
+        for (size_t i = 0; i < NCLIENTS; i++)
+            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+                     clients[i].name);
+        return mm_fail(MM_ERR_USAGE, "unknown client '%s' (one of %s)", o->args[0], names);
+    }
     if (!c)
         return mm_fail(MM_ERR_USAGE, "usage: mimir-helper %s", mm_cmd_mcp_config.usage);
     if (!server_name_valid(name))

@@ -48,7 +48,10 @@ export function helperMessage(r: HelperResult): string {
 
 /** Exit status 2 is a usage error: this helper does not know the command or option yet. */
 function unsupported(r: HelperResult, what: string): MimirError | undefined {
-    return r.code === 2 ? new MimirError('unknown_op', `this mimir-helper cannot ${what}: ${helperMessage(r)}`) : undefined;
+    // Exit 2 is any usage error; only an unknown command or option means an
+    // older helper (a refused --mode is the user's to fix, and says why).
+    const old = r.code === 2 && /unrecognized option|unknown command|invalid option|unknown client/.test(r.stderr);
+    return old ? new MimirError('unknown_op', `this mimir-helper cannot ${what}: ${helperMessage(r)}`) : undefined;
 }
 
 /** Create (or update) a profile from the Mimir server's /auth/config, without logging in. */
@@ -60,7 +63,7 @@ export async function addServer(helper: string, url: string, profile?: string, m
         args.push('--mode', mode);
     const r = await runHelper(helper, args);
     if (r.code !== 0)
-        throw unsupported(r, 'add a server (login --server)') ?? new MimirError('config_error', helperMessage(r));
+        throw unsupported(r, 'add a server (login --server)') ?? new MimirError(r.code === 2 ? 'bad_request' : 'config_error', helperMessage(r));
     try {
         const o = JSON.parse(r.stdout) as { profile?: unknown; mode?: unknown };
         if (typeof o.profile === 'string')

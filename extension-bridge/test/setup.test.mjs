@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { AgentClient, helperBin, needAgent, rejectsWith, startAgent, tmp } from './helpers.mjs';
+import { securityOffServer } from './securityoff.mjs';
 
 const require = createRequire(import.meta.url);
 const { addServer, importToken, runHelper, writeClientConfig } = require('../out/setup.js');
@@ -48,22 +49,24 @@ describe('setup calls', needAgent, () => {
 
     test('addServer: mimir-helper login --server --no-login --json', async (t) => {
         const agent = await startAgent(join(tmp, 'addsrv'), {});
+        const server = await securityOffServer();
         const saved = { ...process.env };
         process.env.MIMIR_AGENT_SOCK = agent.sock;
         process.env.MIMIR_CONFIG = agent.config;
         try {
             let r;
             try {
-                r = await addServer(helperBin, 'http://127.0.0.1:9/mcp', 'added', 'none');
+                r = await addServer(helperBin, `${server.base}/mcp`, 'added', 'none');
             } catch (e) {
                 if (e.code === 'unknown_op')
                     return t.skip(`this mimir-helper has no "login --server" yet: ${e.message}`);
                 throw e;
             }
             assert.deepEqual(r, { profile: 'added', mode: 'none' });
-            assert.equal(JSON.parse(readFileSync(agent.config, 'utf8')).profiles.added.server_url, 'http://127.0.0.1:9/mcp');
+            assert.equal(JSON.parse(readFileSync(agent.config, 'utf8')).profiles.added.server_url, `${server.base}/mcp`);
         } finally {
             process.env = saved;
+            server.close();
             await agent.stop();
         }
     });

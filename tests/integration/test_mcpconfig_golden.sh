@@ -91,6 +91,7 @@ log "refusals, each with its reason"
 assert_exit 2 mcfg
 assert_contains "$ERR" "usage: mimir-helper mcp-config CLIENT"
 assert_exit 2 mcfg emacs
+assert_contains "$ERR" "unknown client 'emacs' (one of claude-code, vscode, cursor, windsurf, claude-desktop, generic)"
 assert_exit 2 mcfg claude-code vscode
 assert_exit 2 mcfg claude-code --bogus
 assert_exit 2 mcfg claude-code --json

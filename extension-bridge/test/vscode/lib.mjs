@@ -202,6 +202,10 @@ export class Workbench {
         await waitFor('an input box', () => input.isVisible(), ms);
         await input.fill(text);
         await this.page.keyboard.press('Enter');
+        // The widget (and its input element) is reused for the next box:
+        // typing on before this one took the text would land in it.
+        await waitFor(`the input box to take "${text}"`, async () =>
+            !(await input.isVisible()) || (await input.inputValue()) !== text, ms);
         this.note(`input: ${text}`);
     }
 

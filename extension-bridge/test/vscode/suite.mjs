@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { securityOffServer } from '../securityoff.mjs';
 import { driver, freePort, getJson, postJson, signInAtIdp, start, stopAll, waitFor, Workbench } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -328,19 +329,15 @@ describe('the extension in VS Code (code-server 4.117.0)', { skip }, () => {
         assert.match(extensionLogs(), /Cursor: .*mcp\.json/);
     });
 
-    // `mimir-helper login --server` comes with issue 11; until this helper has it, say so.
-    const addServerSkip = () => {
-        const help = execFileSync(helperBin, ['login', '--help'], { env: w.env }).toString();
-        return help.includes('--server') ? false : 'this mimir-helper has no "login --server" yet';
-    };
-    scenario('Mimir: Add Server creates a profile, and its MCP server is announced', async (t) => {
-        const why = addServerSkip();
-        if (why)
-            return t.skip(why);
+    // A second server, with security off: "Detect" finds that out, and no
+    // login follows (the test server of the other scenarios needs one).
+    scenario('Mimir: Add Server creates a profile, and its MCP server is announced', async () => {
+        const off = await securityOffServer();
+        after(() => off.close());
         await w.wb.palette('Mimir: Add Server');
-        await w.wb.inputBox(w.mcpUrl);
+        await w.wb.inputBox(`${off.base}/mcp`);
         await w.wb.inputBox('added');
-        await w.wb.quickPick('No security');
+        await w.wb.quickPick('Detect');
         await waitFor('the profile "added"', async () => (await helper(['status', '--profile', 'added'], { check: false })).code === 0, 15_000);
         await waitFor('the provider to announce Mimir (added)', () => /MCP servers: .*\badded\b/.test(extensionLogs()), 15_000);
     });
