@@ -8,7 +8,7 @@ import { asMimirError } from './errors';
 import { login, LoginDeps, logout } from './login';
 import { ProfileStatus, Reply } from './protocol';
 import { configuredProfile, helperCommand } from './settings';
-import { addServer, ServerMode, writeClientConfig } from './setup';
+import { addServer, missingOAuthOption, OAuthClient, ServerMode, writeClientConfig } from './setup';
 
 /** Register every command; the returned disposables go to context.subscriptions. */
 export function registerCommands(deps: LoginDeps): vscode.Disposable[] {
@@ -125,6 +125,31 @@ const MODES: (vscode.QuickPickItem & { mode?: ServerMode })[] = [
     { label: 'No security', description: 'the server needs no credential', mode: 'none' },
 ];
 
+/* The helper asks a terminal for an OAuth issuer or client id the server does
+ * not name; here the user is asked in an input box, and the setup runs again.
+ * undefined: the user cancelled. */
+async function addServerAsking(url: string, name: string | undefined, mode: ServerMode | undefined): Promise<{ profile: string; mode: string } | undefined> {
+    const oauth: OAuthClient = {};
+    for (;;) {
+        try {
+            return await addServer(helperCommand(), url, name, mode, oauth);
+        } catch (e) {
+            const need = missingOAuthOption(e);
+            if (!need || oauth[need])
+                throw e;
+            const v = await vscode.window.showInputBox({
+                title: 'Mimir: Add Server',
+                prompt: need === 'issuer' ? "The identity provider's address (OAuth issuer URL)" : 'The OAuth client id registered for Mimir at the identity provider',
+                ignoreFocusOut: true,
+                validateInput: (t) => (t.trim() && !/\s/.test(t.trim()) ? undefined : 'One value without spaces'),
+            });
+            if (!v)
+                return undefined;
+            oauth[need] = v.trim();
+        }
+    }
+}
+
 /* "Mimir: Add Server": the same setup as `mimir-helper login --server`, then the usual login. */
 async function addServerCommand(deps: LoginDeps): Promise<void> {
     const url = await vscode.window.showInputBox({
@@ -147,7 +172,9 @@ async function addServerCommand(deps: LoginDeps): Promise<void> {
     const mode = await vscode.window.showQuickPick(MODES, { title: 'Mimir: how does the server authenticate?', ignoreFocusOut: true });
     if (!mode)
         return;
-    const added = await addServer(helperCommand(), url.trim(), name || undefined, mode.mode);
+    const added = await addServerAsking(url.trim(), name || undefined, mode.mode);
+    if (!added)
+        return;
     deps.log.info(`added server ${url.trim()} as profile ${added.profile} (${added.mode})`);
     deps.state.refresh();
     if (added.mode === 'none') {

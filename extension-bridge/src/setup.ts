@@ -55,12 +55,29 @@ function unsupported(r: HelperResult, what: string): MimirError | undefined {
 }
 
 /** Create (or update) a profile from the Mimir server's /auth/config, without logging in. */
-export async function addServer(helper: string, url: string, profile?: string, mode?: ServerMode): Promise<{ profile: string; mode: string }> {
+/** What an OAuth profile needs that the server may not say: the helper asks
+ * for it on a terminal, and names the option it takes otherwise. */
+export interface OAuthClient {
+    issuer?: string;
+    clientId?: string;
+}
+
+/** Which of --issuer / --client-id the helper's refusal asks for (undefined: neither). */
+export function missingOAuthOption(e: unknown): 'issuer' | 'clientId' | undefined {
+    const m = e instanceof Error ? e.message : '';
+    return /pass --issuer\b/.test(m) ? 'issuer' : /pass --client-id\b/.test(m) ? 'clientId' : undefined;
+}
+
+export async function addServer(helper: string, url: string, profile?: string, mode?: ServerMode, oauth: OAuthClient = {}): Promise<{ profile: string; mode: string }> {
     const args = ['login', '--server', url, '--no-login', '--json'];
     if (profile)
         args.push('--profile', profile);
     if (mode)
         args.push('--mode', mode);
+    if (oauth.issuer)
+        args.push('--issuer', oauth.issuer);
+    if (oauth.clientId)
+        args.push('--client-id', oauth.clientId);
     const r = await runHelper(helper, args);
     if (r.code !== 0)
         throw unsupported(r, 'add a server (login --server)') ?? new MimirError(r.code === 2 ? 'bad_request' : 'config_error', helperMessage(r));

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { AgentClient, helperBin, needAgent, rejectsWith, startAgent, tmp } from './helpers.mjs';
-import { securityOffServer } from './securityoff.mjs';
+import { standInServer } from './standin.mjs';
 
 const require = createRequire(import.meta.url);
-const { addServer, importToken, runHelper, writeClientConfig } = require('../out/setup.js');
+const { addServer, importToken, missingOAuthOption, runHelper, writeClientConfig } = require('../out/setup.js');
 
 /** A JWT-shaped token (unsigned: the agent only reads its exp). */
 function fakeJwt(claims) {
@@ -49,7 +49,7 @@ describe('setup calls', needAgent, () => {
 
     test('addServer: mimir-helper login --server --no-login --json', async (t) => {
         const agent = await startAgent(join(tmp, 'addsrv'), {});
-        const server = await securityOffServer();
+        const server = await standInServer();
         const saved = { ...process.env };
         process.env.MIMIR_AGENT_SOCK = agent.sock;
         process.env.MIMIR_CONFIG = agent.config;
@@ -64,6 +64,29 @@ describe('setup calls', needAgent, () => {
             }
             assert.deepEqual(r, { profile: 'added', mode: 'none' });
             assert.equal(JSON.parse(readFileSync(agent.config, 'utf8')).profiles.added.server_url, `${server.base}/mcp`);
+        } finally {
+            process.env = saved;
+            server.close();
+            await agent.stop();
+        }
+    });
+
+    test('addServer: an OAuth server that names its issuer but no client id: the refusal says which, and the retry with it works', async () => {
+        const agent = await startAgent(join(tmp, 'addoauth'), {});
+        const server = await standInServer({ oauthIssuer: 'https://idp.example.test' });
+        const saved = { ...process.env };
+        process.env.MIMIR_AGENT_SOCK = agent.sock;
+        process.env.MIMIR_CONFIG = agent.config;
+        try {
+            const err = await rejectsWith(addServer(helperBin, `${server.base}/mcp`, 'corp'), 'bad_request');
+            assert.equal(missingOAuthOption(err), 'clientId', err.message);
+            const r = await addServer(helperBin, `${server.base}/mcp`, 'corp', undefined, { clientId: 'mimir-vscode' });
+            assert.deepEqual(r, { profile: 'corp', mode: 'oauth' });
+            const p = JSON.parse(readFileSync(agent.config, 'utf8')).profiles.corp;
+            assert.equal(p.issuer, 'https://idp.example.test');
+            assert.equal(p.client_id, 'mimir-vscode');
+            assert.equal(missingOAuthOption(new Error('pass --issuer URL')), 'issuer');
+            assert.equal(missingOAuthOption(new Error('something else')), undefined);
         } finally {
             process.env = saved;
             server.close();

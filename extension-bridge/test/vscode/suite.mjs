@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { securityOffServer } from '../securityoff.mjs';
+import { standInServer } from '../standin.mjs';
 import { driver, freePort, getJson, postJson, signInAtIdp, start, stopAll, waitFor, Workbench } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -332,7 +332,7 @@ describe('the extension in VS Code (code-server 4.117.0)', { skip }, () => {
     // A second server, with security off: "Detect" finds that out, and no
     // login follows (the test server of the other scenarios needs one).
     scenario('Mimir: Add Server creates a profile, and its MCP server is announced', async () => {
-        const off = await securityOffServer();
+        const off = await standInServer();
         after(() => off.close());
         await w.wb.palette('Mimir: Add Server');
         await w.wb.inputBox(`${off.base}/mcp`);
