@@ -164,36 +164,6 @@ static int parse_args(int argc, char **argv, options *o, mm_agent *a)
     return 0;
 }
 
-/* Keep only the allow-listed variables (mimir/env.h), and wipe the values of
- * the others where they sit: /proc/PID/environ shows that original block.
- * The kept ones are copied by setenv (glibc owns and frees them). */
-static void filter_environment(void)
-{
-    extern char **environ;
-    size_t n = 0;
-    for (char **e = environ; *e; e++)
-        n++;
-    char **keep = calloc(n + 1, sizeof(*keep));
-    size_t k = 0;
-    for (char **e = environ; *e; e++) {
-        if (mm_env_allowed(*e) && keep)
-            keep[k++] = *e; /* the original block outlives clearenv */
-        else
-            sodium_memzero(*e, strlen(*e));
-    }
-    clearenv();
-    for (size_t i = 0; i < k; i++) {
-        char name[256];
-        size_t len = strcspn(keep[i], "=");
-        if (len < sizeof(name)) {
-            memcpy(name, keep[i], len);
-            name[len] = '\0';
-            setenv(name, keep[i] + len + 1, 1);
-        }
-    }
-    free(keep);
-}
-
 /* Secrets live in this process: no core dumps, no ptrace by other
  * same-uid processes that are not our ancestors (dumpable=0 also makes
  * /proc/PID/mem and environ unreadable to them). */
@@ -334,7 +304,7 @@ int main(int argc, char **argv)
                              .keyring_timeout_ms = 30000};
     mm_agent *a = &agent;
     options o = {.idle_timeout = 60};
-    filter_environment();
+    mm_env_restrict();
     int rc = parse_args(argc, argv, &o, a);
     if (rc)
         return rc;

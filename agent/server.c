@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,6 +34,7 @@
 
 #include <sodium.h>
 
+#include "listen.h"
 #include "log.h"
 #include "mimir/paths.h"
 #include "mimir/proto.h"
@@ -112,64 +112,12 @@ static int activated_fd(void)
     return fd;
 }
 
-static mm_err take_lock(const char *path, int *lock_fd, char *why, size_t whylen)
-{
-    char lpath[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
-    snprintf(lpath, sizeof(lpath), "%s.lock", path);
-    int fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        snprintf(why, whylen, "cannot open %s: %s", lpath, strerror(errno));
-        return MM_ERR_IO;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        char pid[32] = "";
-        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        snprintf(why, whylen, "another mimir-agent (pid %s) is already running on %s",
-                 pid[0] ? pid : "unknown", path);
-        close(fd);
-        return MM_ERR_AGENT_RUNNING;
-    }
-    char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) < 0)
-        mm_warn("cannot record pid in %s", lpath);
-    *lock_fd = fd;
-    return MM_OK;
-}
-
 mm_err mm_server_listen(const char *path, int *out_fd, int *lock_fd, char *why, size_t whylen)
 {
     *lock_fd = -1;
     if ((*out_fd = activated_fd()) >= 0)
         return MM_OK;
-    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    mm_err e = mm_dirname(path, dir, sizeof(dir));
-    if (e == MM_OK)
-        e = mm_private_dir(dir, 1, why, whylen);
-    if (e == MM_OK)
-        e = take_lock(path, lock_fd, why, whylen);
-    if (e != MM_OK)
-        return e;
-    /* We hold the lock, so whatever socket is at path is stale. */
-    unlink(path);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    mode_t old = umask(0177); /* the socket file is born 0600 */
-    int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    umask(old);
-    if (rc < 0 || listen(fd, 512) < 0) {
-        snprintf(why, whylen, "cannot listen on %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        close(*lock_fd);
-        *lock_fd = -1;
-        return MM_ERR_IO;
-    }
-    *out_fd = fd;
-    return MM_OK;
+    return mm_listen_unix(path, "mimir-agent", 512, out_fd, lock_fd, why, whylen);
 }
 
 /* ---- output ---------------------------------------------------------------- */

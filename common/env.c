@@ -46,3 +46,30 @@ char **mm_env_filtered(void)
             env[k++] = *e;
     return env;
 }
+
+void mm_env_restrict(void)
+{
+    extern char **environ;
+    size_t n = 0;
+    for (char **e = environ; *e; e++)
+        n++;
+    char **keep = calloc(n + 1, sizeof(*keep));
+    size_t k = 0;
+    for (char **e = environ; *e; e++) {
+        if (mm_env_allowed(*e) && keep)
+            keep[k++] = *e; /* the original block outlives clearenv */
+        else
+            explicit_bzero(*e, strlen(*e));
+    }
+    clearenv();
+    for (size_t i = 0; i < k; i++) {
+        char name[256];
+        size_t len = strcspn(keep[i], "=");
+        if (len < sizeof(name)) {
+            memcpy(name, keep[i], len);
+            name[len] = '\0';
+            setenv(name, keep[i] + len + 1, 1);
+        }
+    }
+    free(keep);
+}

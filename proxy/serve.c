@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "handoff.h"
+#include "listen.h"
 #include "log.h"
 #include "loop.h"
 #include "mimir/daemon.h"
@@ -114,73 +114,23 @@ static int parse_args(int argc, char **argv, options *o)
     return 0;
 }
 
-/* The agent's allow-list (mimir/env.h): the server lives long and started
- * from an MCP client's environment.  Sessions take their own from the helper;
- * the dropped values are wiped where they sit (/proc/PID/environ). */
-static void keep_allowed_environment(void)
-{
-    extern char **environ;
-    char **e = environ;
-    for (; *e && mm_env_allowed(*e); e++)
-        ;
-    if (!*e)
-        return;
-    size_t n = 0;
-    for (e = environ; *e; e++)
-        n++;
-    char **all = malloc((n + 1) * sizeof(*all));
-    if (!all)
-        return;
-    memcpy(all, environ, (n + 1) * sizeof(*all));
-    clearenv();
-    for (e = all; *e; e++)
-        if (!mm_env_allowed(*e) || putenv(*e) != 0)
-            explicit_bzero(*e, strlen(*e));
-    free(all);
-}
-
 /* ---- listening ----------------------------------------------------------------------------- */
-
-/* One server per socket: the lock file says who it is (tests/lib.sh reads it). */
-static int take_lock(const char *path, int *lock_fd)
-{
-    char lpath[sizeof(((struct sockaddr_un *)0)->sun_path) + 8], pid[32];
-    snprintf(lpath, sizeof(lpath), "%s.lock", path);
-    int fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return fprintf(stderr, "mimir-proxy: cannot open %s: %s\n", lpath, strerror(errno)), 1;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        close(fd);
-        return fprintf(stderr, "mimir-proxy: another proxy server runs on %s\n", path),
-               EXIT_RUNNING;
-    }
-    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
-        mm_warn("cannot record the pid in %s", lpath);
-    *lock_fd = fd;
-    return 0;
-}
 
 static int listen_on(server *s, const char *path)
 {
-    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], why[512];
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char why[600];
     struct stat st;
-    if (mm_dirname(path, dir, sizeof(dir)) != MM_OK || mm_private_dir(dir, 1, why, sizeof(why)) != MM_OK)
-        return fprintf(stderr, "mimir-proxy: %s\n", why), 1;
-    int rc = take_lock(path, &s->lock_fd);
-    if (rc)
-        return rc;
-    unlink(path); /* we hold the lock: whatever is there is stale */
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    mode_t old = umask(0177); /* born 0600 */
-    rc = s->lfd < 0 ? -1 : bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa));
-    umask(old);
-    if (rc < 0 || listen(s->lfd, 128) < 0 || lstat(path, &st) < 0)
-        return fprintf(stderr, "mimir-proxy: cannot listen on %s: %s\n", path, strerror(errno)),
-               1;
-    s->dev = st.st_dev;
+    mm_err e = mm_listen_unix(path, "mimir-proxy server", 128, &s->lfd, &s->lock_fd, why,
+                              sizeof(why));
+    if (e == MM_OK && lstat(path, &st) < 0) {
+        snprintf(why, sizeof(why), "cannot listen on %s: %s", path, strerror(errno));
+        e = MM_ERR_IO;
+    }
+    if (e != MM_OK) {
+        fprintf(stderr, "mimir-proxy: %s\n", why);
+        return e == MM_ERR_AGENT_RUNNING ? EXIT_RUNNING : 1;
+    }
+    s->dev = st.st_dev; /* so that we never remove another server's socket */
     s->ino = st.st_ino;
     return 0;
 }
@@ -429,7 +379,7 @@ int mm_serve_main(int argc, char **argv)
     if (rc)
         return rc;
     mm_log_set_name("mimir-proxy");
-    keep_allowed_environment();
+    mm_env_restrict(); /* it lives long, started from an MCP client's environment */
     if (!o.foreground && mm_daemon_fork(&notify) < 0)
         return fprintf(stderr, "mimir-proxy: fork: %s\n", strerror(errno)), 1;
     if ((rc = listen_on(&s, o.socket)) == 0 && serve(&s) < 0) {

@@ -19,4 +19,10 @@ int mm_env_allowed(const char *entry);
  * strings (NULL when out of memory). */
 char **mm_env_filtered(void);
 
+/* For a daemon that was started some other way: keep only the allow-listed
+ * variables, and wipe the values of the others where they sit, since
+ * /proc/PID/environ shows that original block.  The kept ones are copied
+ * (setenv). */
+void mm_env_restrict(void);
+
 #endif
