@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -212,6 +213,22 @@ static int serve(int conn, request *rq, pid_t server)
     return rc;
 }
 
+int mm_handoff_peer_ok(int fd)
+{
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof(cr)) {
+        mm_warn("refused a connection: cannot read its credentials: %s", strerror(errno));
+        return 0;
+    }
+    if (cr.uid != geteuid()) {
+        mm_warn("refused a connection from uid %u (pid %ld): not ours", (unsigned)cr.uid,
+                (long)cr.pid);
+        return 0;
+    }
+    return 1;
+}
+
 _Noreturn void mm_handoff_run(int conn, const sigset_t *mask, pid_t server)
 {
     static request rq; /* 64 KiB: not on the stack of the server's loop */
@@ -227,4 +244,49 @@ _Noreturn void mm_handoff_run(int conn, const sigset_t *mask, pid_t server)
     drop_fds(&rq);
     explicit_bzero(rq.line, rq.len); /* the environment */
     exit(rc);
+}
+
+/* ---- the spare ------------------------------------------------------------------------------- */
+
+/* Waiting, a spare holds nothing but the listening socket, so SIGTERM may
+ * end it at any moment: it is left to its default action until a
+ * connection is in, and blocked from then on as in every session (before
+ * that point nothing of the client's was read: its helper tries again).
+ * Its parent's death ends it (it would wait forever on a socket nobody
+ * else listens on); a session, once started, outlives the server. */
+_Noreturn void mm_handoff_spare(int lfd, const sigset_t *mask, pid_t server)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != server)
+        _exit(0);
+    prctl(PR_SET_NAME, MM_HANDOFF_SPARE_NAME);
+    keep_only(lfd);
+    sigset_t waiting = *mask;
+    sigdelset(&waiting, SIGTERM);
+    sigprocmask(SIG_SETMASK, &waiting, NULL);
+    for (;;) {
+        struct pollfd p = {lfd, POLLIN, 0};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            _exit(1);
+        int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (conn < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+                errno == ECONNABORTED)
+                continue;
+            mm_warn("a spare session process cannot accept: %s", strerror(errno));
+            _exit(1); /* the server takes connections itself then */
+        }
+        if (!mm_handoff_peer_ok(conn)) { /* not a client: still the spare */
+            close(conn);
+            continue;
+        }
+        kill(server, MM_HANDOFF_TAKEN_SIGNAL); /* time for the next spare */
+        sigprocmask(SIG_SETMASK, mask, NULL);
+        sigset_t pending;
+        if (sigpending(&pending) == 0 && sigismember(&pending, SIGTERM))
+            _exit(0); /* meant for the spare (the server retired it): nothing was read */
+        prctl(PR_SET_PDEATHSIG, 0);
+        prctl(PR_SET_NAME, "mimir-proxy");
+        mm_handoff_run(conn, mask, server);
+    }
 }

@@ -18,10 +18,24 @@
 #include <signal.h>
 #include <sys/types.h>
 
+/* Our own uid only, judged before a byte (or a descriptor) is read. */
+int mm_handoff_peer_ok(int fd);
+
 /* conn: the accepted connection (its peer checked); mask: the signal mask
  * the session starts with; server: the server's pid, told (SIGUSR1) when a
  * helper speaks another version of the protocol, so that it stops taking
  * sessions and a server of the helper's version can start. */
 _Noreturn void mm_handoff_run(int conn, const sigset_t *mask, pid_t server);
+
+/* A spare session process, forked before the client comes so that the
+ * fork is not on the client's path: it accepts on lfd itself, closes a
+ * connection of another uid before reading a byte and waits on, and with
+ * the first of its own uid tells the server (MM_HANDOFF_TAKEN_SIGNAL, so
+ * that a next spare is forked) and goes on as mm_handoff_run.  While it
+ * waits it is named MM_HANDOFF_SPARE_NAME (ps, /proc/PID/comm); SIGTERM
+ * ends it then, and so does the server's death. */
+#define MM_HANDOFF_SPARE_NAME "proxy-spare"
+#define MM_HANDOFF_TAKEN_SIGNAL SIGUSR2
+_Noreturn void mm_handoff_spare(int lfd, const sigset_t *mask, pid_t server);
 
 #endif

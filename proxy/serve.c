@@ -30,6 +30,7 @@
 #define WATCH_MS 5000      /* how often the socket file is checked */
 #define ACCEPT_PAUSE_MS 100 /* out of descriptors: try again after this */
 #define MAX_SESSIONS 1024  /* more: the helper runs mimir-proxy itself */
+#define SPARE_DELAY_MS 50  /* the next spare waits this long after a client came */
 
 enum { EXIT_USAGE = 2, EXIT_RUNNING = 3 };
 
@@ -66,7 +67,9 @@ typedef struct {
     ino_t ino;
     pid_t *kids;
     int nkids, cap;
-    uint64_t idle_timer, pause_timer;
+    pid_t spare;      /* forked ahead, waiting on lfd (handoff.h); 0: none */
+    int spare_broken; /* the last one died without a client: we accept ourselves */
+    uint64_t idle_timer, pause_timer, spare_timer;
     int stopping; /* signals received */
     sigset_t session_mask;
 } server;
@@ -147,6 +150,8 @@ static void retire(server *s)
 {
     if (s->lfd < 0)
         return;
+    if (s->spare) /* waiting, it dies of it; reaped as the spare still */
+        kill(s->spare, SIGTERM);
     if (s->loop)
         mm_loop_del_fd(s->loop, s->lfd);
     if (owns_socket(s))
@@ -176,17 +181,84 @@ static void sessions_changed(server *s)
     }
 }
 
+/* Room for one more session in kids. */
+static int kid_room(server *s)
+{
+    if (s->nkids < s->cap)
+        return 0;
+    int cap = s->cap ? s->cap * 2 : 16;
+    pid_t *k = realloc(s->kids, (size_t)cap * sizeof(*k));
+    if (!k)
+        return -1;
+    s->kids = k;
+    s->cap = cap;
+    return 0;
+}
+
+/* With room made by kid_room. */
+static void add_kid(server *s, pid_t pid)
+{
+    s->kids[s->nkids++] = pid;
+    mm_debug("session %ld started", (long)pid);
+    sessions_changed(s);
+}
+
+/* The listening socket is the spare's while there is one, ours otherwise. */
+static void listen_ourselves(server *s, int on)
+{
+    if (s->lfd >= 0 && !s->pause_timer)
+        mm_loop_mod_fd(s->loop, s->lfd, on ? EPOLLIN : 0);
+}
+
+/* A spare for the next client, when sessions may still start. */
+static void make_spare(server *s)
+{
+    if (s->spare || s->spare_broken || s->lfd < 0 || s->stopping || s->nkids >= MAX_SESSIONS ||
+        kid_room(s) < 0) /* its place in kids once it takes a client */
+        return;
+    pid_t server_pid = getpid(), pid = fork();
+    if (pid == 0)
+        mm_handoff_spare(s->lfd, &s->session_mask, server_pid);
+    if (pid < 0) {
+        mm_warn("cannot fork a spare session process: %s", strerror(errno));
+        return;
+    }
+    s->spare = pid;
+    listen_ourselves(s, 0);
+}
+
+static void spare_due(mm_loop *loop, void *data)
+{
+    (void)loop;
+    server *s = data;
+    s->spare_timer = 0;
+    make_spare(s);
+}
+
+/* The next spare comes a little later, so that its fork does not take the
+ * processor from a session that is starting (clients that come meanwhile
+ * are forked for, as without spares). */
+static void spare_later(server *s)
+{
+    if (!s->spare && !s->spare_timer)
+        s->spare_timer = mm_loop_add_timer(s->loop, SPARE_DELAY_MS, spare_due, s);
+}
+
+/* The spare took a client: it is a session now. */
+static void spare_taken(server *s)
+{
+    pid_t pid = s->spare;
+    s->spare = 0;
+    listen_ourselves(s, 1);
+    add_kid(s, pid);
+    spare_later(s);
+}
+
 static void start_session(server *s, int conn)
 {
-    if (s->nkids == s->cap) {
-        int cap = s->cap ? s->cap * 2 : 16;
-        pid_t *k = realloc(s->kids, (size_t)cap * sizeof(*k));
-        if (!k) {
-            mm_error("out of memory: a session was refused");
-            return;
-        }
-        s->kids = k;
-        s->cap = cap;
+    if (kid_room(s) < 0) {
+        mm_error("out of memory: a session was refused");
+        return;
     }
     pid_t server_pid = getpid(), pid = fork();
     if (pid == 0)
@@ -195,34 +267,17 @@ static void start_session(server *s, int conn)
         mm_error("cannot start a session: fork: %s", strerror(errno));
         return;
     }
-    mm_debug("session %ld started", (long)pid);
-    s->kids[s->nkids++] = pid;
-    sessions_changed(s);
+    add_kid(s, pid);
+    s->spare_broken = 0; /* a fork works again: try a spare for the next one */
+    spare_later(s);
 }
 
 static void resume_accepting(mm_loop *loop, void *data)
 {
     server *s = data;
     s->pause_timer = 0;
-    if (s->lfd >= 0)
+    if (s->lfd >= 0 && !s->spare)
         mm_loop_mod_fd(loop, s->lfd, EPOLLIN);
-}
-
-/* Our own uid only, judged before a byte (or a descriptor) is read. */
-static int peer_ok(int fd)
-{
-    struct ucred cr;
-    socklen_t len = sizeof(cr);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || len != sizeof(cr)) {
-        mm_warn("refused a connection: cannot read its credentials: %s", strerror(errno));
-        return 0;
-    }
-    if (cr.uid != geteuid()) {
-        mm_warn("refused a connection from uid %u (pid %ld): not ours", (unsigned)cr.uid,
-                (long)cr.pid);
-        return 0;
-    }
-    return 1;
 }
 
 static void on_listen(mm_loop *loop, int fd, uint32_t events, void *data)
@@ -244,7 +299,7 @@ static void on_listen(mm_loop *loop, int fd, uint32_t events, void *data)
         if (s->nkids >= MAX_SESSIONS)
             mm_warn("%d sessions run already; refused one (mimir-helper runs it itself)",
                     s->nkids);
-        else if (peer_ok(conn))
+        else if (mm_handoff_peer_ok(conn))
             start_session(s, conn);
         close(conn); /* the session process has its own */
     }
@@ -255,6 +310,16 @@ static void reap(server *s)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == s->spare) {
+            s->spare = 0;
+            if (s->lfd >= 0) { /* not by us: do without spares until a fork works */
+                mm_warn("the spare session process %ld died (status 0x%x); taking clients "
+                        "ourselves", (long)pid, (unsigned)status);
+                s->spare_broken = 1;
+                listen_ourselves(s, 1);
+            }
+            continue;
+        }
         for (int i = 0; i < s->nkids; i++)
             if (s->kids[i] == pid) {
                 s->kids[i] = s->kids[--s->nkids];
@@ -265,6 +330,7 @@ static void reap(server *s)
         else
             mm_debug("session %ld ended (exit status %d)", (long)pid, WEXITSTATUS(status));
     }
+    spare_later(s); /* below MAX_SESSIONS again, maybe */
     sessions_changed(s);
 }
 
@@ -276,11 +342,14 @@ static void kill_sessions(server *s, int sig)
 
 /* ---- lifetime -------------------------------------------------------------------------------- */
 
+static void on_signal(mm_loop *loop, int fd, uint32_t events, void *data);
+
 static void idle_expired(mm_loop *loop, void *data)
 {
     server *s = data;
     s->idle_timer = 0;
-    if (s->lfd >= 0) /* one that connected just now still gets served */
+    on_signal(loop, s->sigfd, EPOLLIN, s); /* a spare that took a client just now */
+    if (s->lfd >= 0 && !s->spare) /* one that connected just now still gets served */
         on_listen(loop, s->lfd, EPOLLIN, s);
     if (s->nkids)
         return;
@@ -316,6 +385,10 @@ static void on_signal(mm_loop *loop, int fd, uint32_t events, void *data)
     while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         switch (si.ssi_signo) {
         case SIGCHLD: reap(s); break;
+        case MM_HANDOFF_TAKEN_SIGNAL:
+            if (s->spare && (pid_t)si.ssi_pid == s->spare)
+                spare_taken(s);
+            break;
         case SIGUSR1: /* a session met a helper of another protocol version (handoff.c) */
             if (s->lfd >= 0)
                 mm_info("a helper speaks another protocol version; taking no more sessions");
@@ -347,6 +420,7 @@ static int setup_signals(server *s)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, MM_HANDOFF_TAKEN_SIGNAL);
     sigprocmask(SIG_BLOCK, &set, &old);
     signal(SIGPIPE, SIG_IGN);
     /* Sessions start with the mask we had, SIGTERM, SIGINT and SIGHUP still
@@ -392,6 +466,8 @@ int mm_serve_main(int argc, char **argv)
         mm_info("mimir-proxy %s serving sessions on %s (pid %ld)", MIMIR_VERSION, o.socket,
                 (long)getpid());
     mm_daemon_ready(&notify, (char)rc);
+    if (!rc)
+        make_spare(&s); /* detached: it has the log for its stderr */
     if (!rc && mm_loop_run(s.loop) < 0) {
         mm_error("the event loop failed: %s", strerror(errno));
         rc = 1;

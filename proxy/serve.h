@@ -6,7 +6,11 @@
  * once and then forks a session process for every MCP client: mimir-helper
  * proxy connects to proxy.sock, next to the agent's socket, and hands over
  * its standard input, output and error (mimir/proxywire.h; the session
- * process: handoff.h).  The server itself reads nothing from its clients
+ * process: handoff.h).  The fork is made ahead of the client: a spare
+ * session process waits on the listening socket and accepts the next
+ * client itself; the server forks the next spare 50 ms after one was
+ * taken (not while the new session starts), and accepts and forks itself
+ * while there is none.  The server itself reads nothing from its clients
  * and never talks to the agent: no credential ever passes through it.
  *
  * Started on demand by mimir-helper like the agent (the parent exits with

@@ -5,18 +5,20 @@
 #  1. the first client starts it: a daemon in a session of its own, holding
 #     the lock, listening on proxy.sock (mode 0600) next to the agent's
 #     socket; the client's process is the helper, and the MCP session runs
-#     in a process of the server's;
+#     in a process of the server's; a spare session process waits for the
+#     next client, takes it, and another spare follows;
 #  2. the helper is killed (SIGKILL): its session process notices, DELETEs
 #     the MCP session and exits (no orphan); the server serves the next
-#     client;
+#     client; a spare killed (SIGKILL): the server forks for the next client
+#     itself, then has a spare again;
 #  3. idle exit: a server started with --idle-exit 3 outlives a session
 #     longer than that, then exits 3 s after the last session ended (exit
-#     status 0, socket removed);
+#     status 0, socket removed, its spare gone);
 #  4. SIGTERM to the server with two sessions open: both are DELETEd, their
 #     helpers exit 0, then the server exits;
 #  5. the server dies (SIGKILL) with a session open: the session carries on
-#     (it holds neither the listening socket nor the lock), and the next
-#     client starts a new server over the stale socket;
+#     (it holds neither the listening socket nor the lock), its spare dies
+#     with it, and the next client starts a new server over the stale socket;
 #  6. a client of another protocol version is told to retry, and the server
 #     takes no more sessions: the next client starts a new one, while the
 #     old server's session runs to its end and the old server then exits.
@@ -29,14 +31,19 @@ apikey_world
 
 ppid_of() { awk '{print $4}' "/proc/$1/stat"; }
 sid_of() { awk '{print $6}' "/proc/$1/stat"; }
-# session processes of server $1
-sessions_of() {
+# children of server $1 whose name is (sessions_of) or is not (spare_of) proxy-spare
+children_of() {
     local p
     for p in /proc/[0-9]*; do
-        [[ -r $p/stat && $(ppid_of "${p#/proc/}" 2>/dev/null) == "$1" ]] && echo "${p#/proc/}"
+        [[ -r $p/stat && $(ppid_of "${p#/proc/}" 2>/dev/null) == "$1" ]] || continue
+        if [[ $(cat "$p/comm" 2>/dev/null) == proxy-spare ]]; then [[ $2 == spare ]]; else [[ $2 == session ]]; fi &&
+            echo "${p#/proc/}"
     done
     return 0
 }
+sessions_of() { children_of "$1" session; }
+spare_of() { children_of "$1" spare; }
+has_spare() { [[ -n $(spare_of "$1") ]]; }
 
 # raw_start NAME: `mimir-helper proxy` on the fifo NAME.in (fd in $RAW_FD_NAME),
 # output in NAME.out, initialized; its pid in $RAW_PID_NAME.
@@ -85,6 +92,17 @@ assert_eq 600 "$(stat -c %a "$SOCK")" "the mode of proxy.sock"
 assert_eq 700 "$(stat -c %a "$(dirname "$SOCK")")" "the mode of its directory"
 assert_eq '{"text":"served","isError":false}' "$(repl a 30 call echo '{"text":"served"}')" \
     "a call through the server's session"
+wait_for "a spare session process" 10 has_spare "$srv"
+spare=$(spare_of "$srv")
+assert_eq 1 "$(wc -w <<<"$spare")" "spare session processes"
+repl_start a2 --stdio "$PROXY"
+repl a2 30 ping >/dev/null
+hp2=$(repl a2 10 pid | jq -r .pid)
+assert_eq "$spare" "$(session_of "$hp2")" "the process serving the second client (the spare)"
+assert_eq mimir-proxy "$(cat "/proc/$spare/comm")" "the spare's name once it serves"
+_new_spare() { has_spare "$srv" && [[ $(spare_of "$srv") != "$spare" ]]; }
+wait_for "the next spare" 10 _new_spare
+repl_end a2
 
 log "2. the helper is killed: its session ends with it"
 d0=$(mcp_stats .sessions_deleted)
@@ -96,6 +114,14 @@ assert_eq "" "$(sessions_of "$srv")" "session processes left"
 r=$(mcp_client --stdio "$PROXY" smoke)
 assert_eq "hello through mimir" "$(jq -r .echo <<<"$r")" "the next client"
 assert_eq "$srv" "$(proxy_server_pid)" "the server that served it"
+wait_for "a spare session process" 10 has_spare "$srv"
+spare=$(spare_of "$srv")
+kill -KILL "$spare"
+wait_for "the spare to die" 10 pid_gone "$spare"
+r=$(mcp_client --stdio "$PROXY" smoke)
+assert_eq "hello through mimir" "$(jq -r .echo <<<"$r")" "a client after the spare was killed"
+assert_eq "$srv" "$(proxy_server_pid)" "the server that served it"
+wait_for "a new spare" 10 has_spare "$srv"
 
 log "3. idle exit"
 kill "$srv"
@@ -111,10 +137,13 @@ grep -q "session [0-9]* started" "$MM_TMP/serve.log" || fail "the session went e
 sleep 4
 _mm_alive "$srv" || fail "the server exited with a session open: $(cat "$MM_TMP/serve.log")"
 assert_eq "later" "$(raw_call b 2 later)" "a call after 4 s"
+spare=$(spare_of "$srv")
+[[ -n $spare ]] || fail "no spare session process next to a session"
 exec {RAW_FD_b}>&-
 raw_exit b 10
 assert_eq 0 "$RAW_RC" "the helper's exit status at the end of input"
 wait_for "the idle server to exit" 10 pid_gone "$srv"
+wait_for "its spare to go with it" 10 pid_gone "$spare"
 rc=0
 wait "$srv" || rc=$?
 assert_eq 0 "$rc" "the idle server's exit status"
@@ -139,8 +168,11 @@ log "5. the server dies with a session open"
 raw_start e
 old=$(proxy_server_pid) || fail "no server"
 es=$(session_of "$RAW_PID_e")
+wait_for "a spare session process" 10 has_spare "$old"
+spare=$(spare_of "$old")
 kill -KILL "$old"
 wait_for "the server to die" 10 pid_gone "$old"
+wait_for "its spare to die with it" 10 pid_gone "$spare"
 [[ -S $SOCK ]] || fail "precondition: the dead server's socket is still there"
 assert_eq "still" "$(raw_call e 2 still)" "a call in the session whose server died"
 r=$(mcp_client --stdio "$PROXY" smoke)

@@ -12,7 +12,9 @@
 // One JSON line on stdout:
 //   ready:  per round, the median over --runs of the time from spawning to the
 //           first byte of the answer to initialize written at once (what an MCP
-//           client waits for), for
+//           client waits for), and in .open the same from the moment spawn()
+//           returned, the child's standard input open (node's spawn itself, a
+//           fork of node and the wait for the exec, not counted), for
 //     proxy  CMD with the proxy server up (every session but the first);
 //     cold   CMD after the server was stopped (SIGTERM to the pid in
 //            --server-lock): starting the server included;
@@ -66,6 +68,7 @@ const median = (a) => {
 async function firstByte(cmd, env = process.env) {
   const t0 = performance.now();
   const p = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const tOpen = performance.now();
   p.stdin.write(`${JSON.stringify(INIT)}\n`);
   const [t1] = await Promise.race([
     once(p.stdout, 'data').then(() => [performance.now()]),
@@ -74,7 +77,7 @@ async function firstByte(cmd, env = process.env) {
   p.stdout.resume();
   p.stdin.end();
   await once(p, 'exit');
-  return t1 - t0;
+  return { spawned: t1 - t0, open: t1 - tOpen };
 }
 
 function serverPid() {
@@ -162,14 +165,21 @@ const out = { ready: [], calls: [], mem: {} };
 const peak = (a, b) => (a && b ? { ...b, hwm: Math.max(a.hwm, b.hwm) } : b ?? a);
 for (let r = 0; r < o.rounds; r++) {
   const ready = { proxy: [], cold: [], exec: [], cat: [], direct: [] };
-  for (let i = 0; i < o.runs; i++) { // interleaved: load drifts hit all alike
-    ready.cold.push(await coldFirstByte(o.cmd));
-    ready.proxy.push(await firstByte(o.cmd));
-    ready.exec.push(await firstByte(o.cmd, execEnv));
-    ready.cat.push(await firstByte(['cat']));
+  const open = { proxy: [], cold: [], exec: [], cat: [] };
+  const add = (k, t) => { ready[k].push(t.spawned); open[k].push(t.open); };
+  // Interleaved, so that load drifts hit all alike; proxy comes last but
+  // one, when the server started by cold has its spare session process
+  // (forked 50 ms after a client took the previous one), as it would
+  // have for any client that does not start right behind another.
+  for (let i = 0; i < o.runs; i++) {
+    add('cold', await coldFirstByte(o.cmd));
+    add('exec', await firstByte(o.cmd, execEnv));
+    add('cat', await firstByte(['cat']));
+    add('proxy', await firstByte(o.cmd));
     ready.direct.push(await directInit());
   }
-  out.ready.push(Object.fromEntries(Object.entries(ready).map(([k, v]) => [k, median(v)])));
+  const medians = (m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
+  out.ready.push({ ...medians(ready), open: medians(open) });
   const p = await timedCalls(stdio({ ...process.env }), o.calls,
     (pid) => ({ helper: memOf(pid), session: memOf(sessionOf(pid)) }));
   const e = await timedCalls(stdio(execEnv), o.calls, (pid) => ({ exec: memOf(pid) }));
