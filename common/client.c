@@ -34,21 +34,19 @@ void mm_client_set_timeout(mm_client *cl, int timeout_ms)
     cl->deadline_ms = now_ms() + timeout_ms;
 }
 
-/* Non-blocking, so that a hung agent whose listen queue is full cannot keep
- * us past the deadline: a Unix socket's connect then says EAGAIN at once
- * (it would block forever otherwise), and we retry until the deadline. */
-static int try_connect(const mm_client *cl)
+int mm_unix_connect(const char *path, long long deadline_ms)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cl->path);
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return errno = ENAMETOOLONG, -1;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -1;
     for (;;) {
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
             return fd;
-        if (errno == EINTR ||
-            (errno == EAGAIN && mm_client_remaining_ms(cl) && poll(NULL, 0, 5) == 0))
+        if (errno == EINTR || (errno == EAGAIN && now_ms() < deadline_ms && poll(NULL, 0, 5) == 0))
             continue;
         int saved = errno == EAGAIN ? ETIMEDOUT : errno;
         close(fd);
@@ -118,7 +116,7 @@ mm_err mm_client_open(mm_client *cl, int timeout_ms, int autostart)
     mm_err e = mm_trust_socket_dir(cl->path, cl->why, sizeof(cl->why));
     if (e == MM_ERR_AGENT_UNREACHABLE)
         return e;
-    if (e == MM_OK && (cl->fd = try_connect(cl)) >= 0)
+    if (e == MM_OK && (cl->fd = mm_unix_connect(cl->path, cl->deadline_ms)) >= 0)
         return trust_peer(cl);
     int err = e == MM_OK ? errno : ENOENT;
     const char *env = getenv("MIMIR_NO_AUTOSTART");
@@ -126,7 +124,7 @@ mm_err mm_client_open(mm_client *cl, int timeout_ms, int autostart)
         if (start_agent(cl) == 0 &&
             (e = mm_trust_socket_dir(cl->path, cl->why, sizeof(cl->why))) != MM_OK)
             return MM_ERR_AGENT_UNREACHABLE;
-        if ((cl->fd = try_connect(cl)) >= 0)
+        if ((cl->fd = mm_unix_connect(cl->path, cl->deadline_ms)) >= 0)
             return trust_peer(cl);
         snprintf(cl->why, sizeof(cl->why),
                  "no mimir-agent on %s and starting one failed; run 'mimir-agent "

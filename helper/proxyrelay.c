@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "mimir/client.h"
 #include "mimir/env.h"
 #include "mimir/err.h"
 #include "mimir/proxywire.h"
@@ -100,28 +101,20 @@ static int start_server(relay *r, const char *bin, int search)
     return -1;
 }
 
-/* A blocking connect whose wait (a server whose queue is full) ends at
- * the deadline: a Unix socket's connect honours SO_SNDTIMEO. */
+/* Connected (blocking from then on: the request goes in one sendmsg). */
 static int connect_server(relay *r)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int ms = left_ms(r->deadline);
-    struct timeval tv = {ms / 1000, ms % 1000 * 1000};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->path);
-    r->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    r->fd = mm_unix_connect(r->path, r->deadline);
     if (r->fd < 0)
         return -1;
-    setsockopt(r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    int rc;
-    while ((rc = connect(r->fd, (struct sockaddr *)&sa, sizeof(sa))) < 0 && errno == EINTR)
-        ;
-    if (rc == 0)
-        return 0;
-    int saved = errno;
-    close(r->fd);
-    r->fd = -1;
-    errno = saved;
-    return -1;
+    if (fcntl(r->fd, F_SETFL, 0) < 0) {
+        int saved = errno;
+        close(r->fd);
+        r->fd = -1;
+        errno = saved;
+        return -1;
+    }
+    return 0;
 }
 
 /* Connected to a server we may trust (0), or not: MM_EXIT_UNREACHABLE

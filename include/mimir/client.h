@@ -35,6 +35,14 @@ mm_err mm_client_call(mm_client *cl, cJSON *req, mm_response *resp);
 /* Read the next message (reply or event) without sending anything. */
 mm_err mm_client_read(mm_client *cl, mm_response *resp);
 
+/* A connection to the Unix socket at path (non-blocking, close-on-exec),
+ * or -1 with errno.  A listener whose queue is full (a hung agent) makes a
+ * Unix socket's connect fail with EAGAIN at once, where a blocking one
+ * would wait forever: tried again every 5 ms until deadline_ms
+ * (CLOCK_MONOTONIC), then ETIMEDOUT.  The helper's way to the agent and to
+ * the proxy server. */
+int mm_unix_connect(const char *path, long long deadline_ms);
+
 /* Milliseconds left before the deadline (0 once it passed). */
 int mm_client_remaining_ms(const mm_client *cl);
 /* Extend the deadline (login_wait may wait for minutes). */
