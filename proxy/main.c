@@ -13,9 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -28,6 +26,7 @@
 #include "mimir/client.h"
 #include "mimir/config.h"
 #include "mimir/paths.h"
+#include "mimir/secmem.h"
 #include "mimir/version.h"
 #include "secret.h"
 #include "serve.h"
@@ -295,8 +294,7 @@ out:
  * have it too), libsodium and libcurl. */
 static int init_process(void)
 {
-    setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
-    prctl(PR_SET_DUMPABLE, 0);
+    mm_secmem_nodump();
     if (mm_secret_init() != MM_OK || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return fail(MM_ERR_INTERNAL, "cannot initialise libsodium or libcurl");
     return 0;
