@@ -7,12 +7,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mimir/client.h"
-#include "mimir/env.h"
+#include "mimir/daemon.h"
 #include "mimir/paths.h"
 #include "mimir/trust.h"
 
@@ -60,30 +59,10 @@ static int start_agent(mm_client *cl)
 {
     char bin[PATH_MAX];
     mm_sibling_binary("mimir-agent", "MIMIR_AGENT_BIN", bin, sizeof(bin));
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        /* The agent outlives us by days: it gets the allow-listed
-         * environment only, never the MCP client's secrets (mimir/env.h). */
-        char **env = mm_env_filtered();
-        char *const argv[] = {bin, "--socket", cl->path, NULL};
-        execvpe(bin, argv, env ? env : (char *[]){NULL});
-        fprintf(stderr, "mimir-helper: cannot run %s: %s\n", bin, strerror(errno));
-        _exit(127);
-    }
-    /* Bounded wait: the agent's parent exits as soon as the child listens. */
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (!mm_client_remaining_ms(cl)) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        poll(NULL, 0, 5);
-    }
+    char *const argv[] = {bin, "--socket", cl->path, NULL};
+    int code = mm_daemon_start(argv, MM_DAEMON_SEARCH, mm_client_remaining_ms(cl));
     /* 3: another agent won the race to the socket, which is as good. */
-    return WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3) ? 0 : -1;
+    return code == 0 || code == 3 ? 0 : -1;
 }
 
 /* Connected to something at cl->path: make sure it is our own user's agent

@@ -1,9 +1,68 @@
 /* daemon.c - fork into the background with a verdict for the parent (daemon.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mimir/daemon.h"
+#include "mimir/env.h"
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static _Noreturn void exec_daemon(char *const argv[], int flags, const sigset_t *mask)
+{
+    char **env = mm_env_filtered();
+    if (flags & MM_DAEMON_QUIET) {
+        int null = open("/dev/null", O_RDWR);
+        for (int fd = 0; fd < 3; fd++)
+            dup2(null, fd);
+    }
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    (flags & MM_DAEMON_SEARCH ? execvpe : execve)(argv[0], argv, env ? env : (char *[]){NULL});
+    fprintf(stderr, "%s: cannot run %s: %s\n", program_invocation_short_name, argv[0],
+            strerror(errno));
+    _exit(127);
+}
+
+int mm_daemon_start(char *const argv[], int flags, int timeout_ms)
+{
+    /* SIGCHLD held back so that sigtimedwait wakes at the exit, not 5 ms later. */
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
+    long long deadline = now_ms() + timeout_ms;
+    int status = 0, saved = 0;
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_daemon(argv, flags, &old);
+    if (pid < 0)
+        saved = errno;
+    while (pid > 0 && waitpid(pid, &status, WNOHANG) != pid) {
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            saved = ETIMEDOUT;
+            break;
+        }
+        struct timespec ts = {left / 1000, left % 1000 * 1000000L};
+        sigtimedwait(&chld, NULL, &ts);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (saved)
+        return errno = saved, -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 int mm_daemon_fork(int *notify)
 {

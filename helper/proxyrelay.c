@@ -8,14 +8,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "mimir/client.h"
-#include "mimir/env.h"
+#include "mimir/daemon.h"
 #include "mimir/err.h"
 #include "mimir/proxywire.h"
 #include "mimir/trust.h"
@@ -52,49 +51,22 @@ static int left_ms(long long deadline)
 
 /* ---- the server ------------------------------------------------------------------------------ */
 
-/* mimir-proxy --serve with the agent's allow-listed environment and no
- * descriptor of the MCP client's (it outlives the client): it exits once
- * its daemon listens (0), or when another one does already (3). */
+/* mimir-proxy --serve, quiet (it outlives the MCP client, whose pipes are
+ * our standard input and output): it exits once its daemon listens (0),
+ * or when another one does already (3). */
 static int start_server(relay *r, const char *bin, int search)
 {
-    sigset_t chld, old;
-    int status = -1;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &chld, &old);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char **env = mm_env_filtered();
-        int null = open("/dev/null", O_RDWR);
-        for (int fd = 0; fd < 3; fd++)
-            dup2(null, fd);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        char *const argv[] = {(char *)bin, "--serve", "--socket", r->path, NULL};
-        (search ? execvpe : execve)(bin, argv, env ? env : (char *[]){NULL});
-        _exit(127);
-    }
-    while (pid > 0) {
-        struct timespec ts = {left_ms(r->deadline) / 1000, left_ms(r->deadline) % 1000 * 1000000L};
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            break;
-        if (!left_ms(r->deadline)) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            status = -1;
-            break;
-        }
-        sigtimedwait(&chld, NULL, &ts);
-    }
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    int code = pid > 0 && status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    char *const argv[] = {(char *)bin, "--serve", "--socket", r->path, NULL};
+    int code = mm_daemon_start(argv, MM_DAEMON_QUIET | (search ? MM_DAEMON_SEARCH : 0),
+                               left_ms(r->deadline));
     if (code == 0 || code == 3)
         return 0;
-    if (pid < 0)
+    if (code < 0 && errno == ETIMEDOUT)
+        snprintf(r->why, r->whylen, "the proxy server did not start in time");
+    else if (code < 0)
         snprintf(r->why, r->whylen, "cannot start the proxy server: %s", strerror(errno));
     else if (code == 127)
         snprintf(r->why, r->whylen, "cannot run %s --serve", bin);
-    else if (status < 0)
-        snprintf(r->why, r->whylen, "the proxy server did not start in time");
     else
         snprintf(r->why, r->whylen, "the proxy server did not start (run '%s --serve "
                  "--foreground' to see why)", bin);

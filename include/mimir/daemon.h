@@ -10,6 +10,19 @@
 #ifndef MIMIR_DAEMON_H
 #define MIMIR_DAEMON_H
 
+/* Starting one (mimir-helper starts the agent and the proxy server on
+ * demand): argv[0] is the program, found in PATH with MM_DAEMON_SEARCH;
+ * it gets the allow-listed environment only (mimir/env.h: it outlives us by
+ * days and must not inherit an MCP client's secrets), and with
+ * MM_DAEMON_QUIET /dev/null for its standard input, output and error (so
+ * that it holds none of an MCP client's pipes).  Waits up to timeout_ms for
+ * the parent that mm_daemon_fork leaves behind, and returns its exit status
+ * (the verdict; 127: it could not be run; 128 + N: killed by signal N), or
+ * -1 with errno when there was no fork, or no verdict in time (ETIMEDOUT:
+ * it was killed). */
+enum { MM_DAEMON_SEARCH = 1, MM_DAEMON_QUIET = 2 };
+int mm_daemon_start(char *const argv[], int flags, int timeout_ms);
+
 /* Fork; the parent never returns (it exits with the child's verdict, 1 when
  * the child died without one).  The child gets a new session, "/" as its
  * directory and in *notify the pipe to write the verdict to.  -1: no fork. */
