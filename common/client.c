@@ -7,30 +7,22 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mimir/client.h"
+#include "mimir/clock.h"
 #include "mimir/daemon.h"
 #include "mimir/paths.h"
 #include "mimir/trust.h"
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int mm_client_remaining_ms(const mm_client *cl)
 {
-    long long r = cl->deadline_ms - now_ms();
-    return r < 0 ? 0 : r > INT_MAX ? INT_MAX : (int)r;
+    return mm_clock_left_ms(cl->deadline_ms);
 }
 
 void mm_client_set_timeout(mm_client *cl, int timeout_ms)
 {
-    cl->deadline_ms = now_ms() + timeout_ms;
+    cl->deadline_ms = mm_clock_ms() + timeout_ms;
 }
 
 int mm_unix_connect(const char *path, long long deadline_ms)
@@ -45,7 +37,8 @@ int mm_unix_connect(const char *path, long long deadline_ms)
     for (;;) {
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
             return fd;
-        if (errno == EINTR || (errno == EAGAIN && now_ms() < deadline_ms && poll(NULL, 0, 5) == 0))
+        if (errno == EINTR ||
+            (errno == EAGAIN && mm_clock_left_ms(deadline_ms) && poll(NULL, 0, 5) == 0))
             continue;
         int saved = errno == EAGAIN ? ETIMEDOUT : errno;
         close(fd);

@@ -9,14 +9,8 @@
 #include <unistd.h>
 
 #include "mimir/daemon.h"
+#include "mimir/clock.h"
 #include "mimir/env.h"
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static _Noreturn void exec_daemon(char *const argv[], int flags, const sigset_t *mask)
 {
@@ -40,7 +34,7 @@ int mm_daemon_start(char *const argv[], int flags, int timeout_ms)
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, &old);
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = mm_clock_ms() + timeout_ms;
     int status = 0, saved = 0;
     pid_t pid = fork();
     if (pid == 0)
@@ -48,8 +42,8 @@ int mm_daemon_start(char *const argv[], int flags, int timeout_ms)
     if (pid < 0)
         saved = errno;
     while (pid > 0 && waitpid(pid, &status, WNOHANG) != pid) {
-        long long left = deadline - now_ms();
-        if (left <= 0) {
+        int left = mm_clock_left_ms(deadline);
+        if (!left) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
             saved = ETIMEDOUT;

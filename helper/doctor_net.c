@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "doctor_net.h"
+#include "mimir/clock.h"
 #include "mimir/proto.h"
 #include "mimir/version.h"
 
@@ -24,13 +24,6 @@ typedef struct {
     size_t err_len;
     int timed_out;
 } child_io;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* mimir-proxy next to this helper ($MIMIR_PROXY_BIN wins, as for `proxy`). */
 static void proxy_path(const mm_doctor *d, char *buf, size_t len)
@@ -77,16 +70,16 @@ static void run_child(char *const argv[], const char *input, int timeout_ms, chi
     signal(SIGPIPE, SIG_IGN);
     if (pid > 0 && input && write(in[1], input, strlen(input)) < 0)
         snprintf(io->err, sizeof(io->err), "%s did not take its input", argv[0]);
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = mm_clock_ms() + timeout_ms;
     int out_open = pid > 0, err_open = pid > 0;
     while (out_open && !memchr(io->out, '\n', io->out_len)) {
-        long long left = deadline - now_ms();
-        if (left <= 0) {
+        int left = mm_clock_left_ms(deadline);
+        if (!left) {
             io->timed_out = 1;
             break;
         }
         struct pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], err_open ? POLLIN : 0, 0}};
-        if (poll(p, 2, (int)left) <= 0)
+        if (poll(p, 2, left) <= 0)
             continue;
         if (p[0].revents)
             drain(out[0], io->out, sizeof(io->out), &io->out_len, &out_open);

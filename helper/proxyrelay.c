@@ -8,12 +8,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "mimir/client.h"
+#include "mimir/clock.h"
 #include "mimir/daemon.h"
 #include "mimir/err.h"
 #include "mimir/proxywire.h"
@@ -36,19 +36,6 @@ typedef struct {
 
 static volatile sig_atomic_t relay_fd = -1, relay_signo;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int left_ms(long long deadline)
-{
-    long long l = deadline - now_ms();
-    return l < 0 ? 0 : l > 1000000000 ? 1000000000 : (int)l;
-}
-
 /* ---- the server ------------------------------------------------------------------------------ */
 
 /* mimir-proxy --serve, quiet (it outlives the MCP client, whose pipes are
@@ -58,7 +45,7 @@ static int start_server(relay *r, const char *bin, int search)
 {
     char *const argv[] = {(char *)bin, "--serve", "--socket", r->path, NULL};
     int code = mm_daemon_start(argv, MM_DAEMON_QUIET | (search ? MM_DAEMON_SEARCH : 0),
-                               left_ms(r->deadline));
+                               mm_clock_left_ms(r->deadline));
     if (code == 0 || code == 3)
         return 0;
     if (code < 0 && errno == ETIMEDOUT)
@@ -199,11 +186,11 @@ static int next_line(relay *r, long long deadline, cJSON **msg)
             return 1;
         }
         if (relay_signo && !r->grace_end)
-            r->grace_end = now_ms() + SIGNAL_GRACE_MS;
+            r->grace_end = mm_clock_ms() + SIGNAL_GRACE_MS;
         long long until = r->grace_end && (deadline < 0 || r->grace_end < deadline) ? r->grace_end
                                                                                  : deadline;
         struct pollfd p = {r->fd, POLLIN, 0};
-        int pr = poll(&p, 1, until < 0 ? -1 : left_ms(until));
+        int pr = poll(&p, 1, until < 0 ? -1 : mm_clock_left_ms(until));
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr == 0)
@@ -295,7 +282,7 @@ static int relay_session(relay *r, const sigset_t *mask)
 int mm_proxyrelay_run(const char *bin, int search, char **args, int nargs, int timeout_ms,
                       char *why, size_t whylen)
 {
-    relay r = {.fd = -1, .deadline = now_ms() + timeout_ms, .why = why, .whylen = whylen};
+    relay r = {.fd = -1, .deadline = mm_clock_ms() + timeout_ms, .why = why, .whylen = whylen};
     if (mm_proxywire_path(r.path, sizeof(r.path)) != MM_OK)
         return snprintf(why, whylen, "the socket path is too long"), MM_PROXYRELAY_FALLBACK;
     /* Signals wait until the session can take them (or we run mimir-proxy,

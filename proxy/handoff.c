@@ -14,6 +14,7 @@
 
 #include "handoff.h"
 #include "log.h"
+#include "mimir/clock.h"
 #include "main.h"
 #include "mimir/proto.h"
 #include "mimir/proxywire.h"
@@ -88,27 +89,20 @@ static int take_fds(request *rq, struct msghdr *mh)
     return ok;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The request line and its descriptors, within REQUEST_TIMEOUT_MS. */
 static int read_request(int conn, request *rq)
 {
-    long long deadline = now_ms() + REQUEST_TIMEOUT_MS;
+    long long deadline = mm_clock_ms() + REQUEST_TIMEOUT_MS;
     union {
         struct cmsghdr align;
         char buf[CMSG_SPACE(sizeof(int) * (MM_PROXYWIRE_NFDS + 1))];
     } ctl;
     while (!memchr(rq->line, '\n', rq->len)) {
         struct pollfd pfd = {conn, POLLIN, 0};
-        long long left = deadline - now_ms();
+        int left = mm_clock_left_ms(deadline);
         if (rq->len == MM_PROXYWIRE_MAX_LINE)
             return snprintf(rq->why, sizeof(rq->why), "request too long"), -1;
-        if (left <= 0 || poll(&pfd, 1, (int)left) == 0)
+        if (!left || poll(&pfd, 1, left) == 0)
             return snprintf(rq->why, sizeof(rq->why), "no request within %d s",
                             REQUEST_TIMEOUT_MS / 1000), -1;
         struct iovec iov = {rq->line + rq->len, MM_PROXYWIRE_MAX_LINE - rq->len};
