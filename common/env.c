@@ -34,6 +34,17 @@ int mm_env_allowed(const char *entry)
     return 0;
 }
 
+void mm_env_put(const char *entry)
+{
+    char name[256];
+    size_t len = strcspn(entry, "=");
+    if (entry[len] && len < sizeof(name)) {
+        memcpy(name, entry, len);
+        name[len] = '\0';
+        setenv(name, entry + len + 1, 1);
+    }
+}
+
 char **mm_env_filtered(void)
 {
     extern char **environ;
@@ -62,14 +73,7 @@ void mm_env_restrict(void)
             explicit_bzero(*e, strlen(*e));
     }
     clearenv();
-    for (size_t i = 0; i < k; i++) {
-        char name[256];
-        size_t len = strcspn(keep[i], "=");
-        if (len < sizeof(name)) {
-            memcpy(name, keep[i], len);
-            name[len] = '\0';
-            setenv(name, keep[i] + len + 1, 1);
-        }
-    }
+    for (size_t i = 0; i < k; i++)
+        mm_env_put(keep[i]);
     free(keep);
 }

@@ -14,8 +14,9 @@
 
 #include "handoff.h"
 #include "log.h"
-#include "mimir/clock.h"
 #include "main.h"
+#include "mimir/clock.h"
+#include "mimir/env.h"
 #include "mimir/proto.h"
 #include "mimir/proxywire.h"
 
@@ -146,14 +147,8 @@ static void take_environment(const cJSON *env)
     clearenv();
     cJSON_ArrayForEach(it, env)
     {
-        const char *e = it->valuestring;
-        size_t n = strcspn(e, "=");
-        char name[256];
-        if (!mm_proxywire_env_passed(e) || n >= sizeof(name))
-            continue;
-        memcpy(name, e, n);
-        name[n] = '\0';
-        setenv(name, e + n + 1, 1);
+        if (mm_proxywire_env_passed(it->valuestring))
+            mm_env_put(it->valuestring);
     }
     tzset(); /* the server's TZ was read already, and only once */
 }

@@ -14,6 +14,10 @@
 /* 1 when the "NAME=value" entry may stay in the agent's environment. */
 int mm_env_allowed(const char *entry);
 
+/* setenv from a "NAME=value" entry (copied); one without "=", or with a
+ * name of 256 bytes or more, is left out. */
+void mm_env_put(const char *entry);
+
 /* The allow-listed entries of environ, for an exec in a child that is about
  * to start a daemon: a calloc'ed, NULL-terminated array of environ's own
  * strings (NULL when out of memory). */
