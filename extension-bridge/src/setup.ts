@@ -54,7 +54,6 @@ function unsupported(r: HelperResult, what: string): MimirError | undefined {
     return old ? new MimirError('unknown_op', `this mimir-helper cannot ${what}: ${helperMessage(r)}`) : undefined;
 }
 
-/** Create (or update) a profile from the Mimir server's /auth/config, without logging in. */
 /** What an OAuth profile needs that the server may not say: the helper asks
  * for it on a terminal, and names the option it takes otherwise. */
 export interface OAuthClient {
@@ -68,6 +67,7 @@ export function missingOAuthOption(e: unknown): 'issuer' | 'clientId' | undefine
     return /pass --issuer\b/.test(m) ? 'issuer' : /pass --client-id\b/.test(m) ? 'clientId' : undefined;
 }
 
+/** Create (or update) a profile from the Mimir server's /auth/config, without logging in. */
 export async function addServer(helper: string, url: string, profile?: string, mode?: ServerMode, oauth: OAuthClient = {}): Promise<{ profile: string; mode: string }> {
     const args = ['login', '--server', url, '--no-login', '--json'];
     if (profile)
