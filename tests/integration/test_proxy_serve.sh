@@ -31,19 +31,6 @@ apikey_world
 
 ppid_of() { awk '{print $4}' "/proc/$1/stat"; }
 sid_of() { awk '{print $6}' "/proc/$1/stat"; }
-# children of server $1 whose name is (sessions_of) or is not (spare_of) proxy-spare
-children_of() {
-    local p
-    for p in /proc/[0-9]*; do
-        [[ -r $p/stat && $(ppid_of "${p#/proc/}" 2>/dev/null) == "$1" ]] || continue
-        if [[ $(cat "$p/comm" 2>/dev/null) == proxy-spare ]]; then [[ $2 == spare ]]; else [[ $2 == session ]]; fi &&
-            echo "${p#/proc/}"
-    done
-    return 0
-}
-sessions_of() { children_of "$1" session; }
-spare_of() { children_of "$1" spare; }
-has_spare() { [[ -n $(spare_of "$1") ]]; }
 
 # raw_start NAME: `mimir-helper proxy` on the fifo NAME.in (fd in $RAW_FD_NAME),
 # output in NAME.out, initialized; its pid in $RAW_PID_NAME.

@@ -27,6 +27,9 @@
 #                            input, or PID itself when it became mimir-proxy (fallback)
 #   proxy_server_pid         the proxy server of this test's socket directory (fails when
 #                            none runs)
+#   sessions_of SERVER       the session processes of proxy server SERVER (its children
+#                            but its spare, proxy/handoff.h); spare_of SERVER: its spare,
+#                            has_spare SERVER: whether it has one
 #   vm_kib PID FIELD         a /proc/PID/status figure in KiB (VmRSS, VmHWM)
 #   revoke_token TOKEN       destroy TOKEN (only it) at the test IdP ($IDP_ISSUER)
 
@@ -168,6 +171,20 @@ session_of() {
     done
     fail "no session process serves mimir-helper proxy $pid (standard input $in)"
 }
+
+_mm_children_of() { # SERVER session|spare
+    local p ppid
+    for p in /proc/[0-9]*; do
+        ppid=$(awk '{print $4}' "$p/stat" 2>/dev/null) || continue
+        [[ $ppid == "$1" ]] || continue
+        if [[ $(cat "$p/comm" 2>/dev/null) == proxy-spare ]]; then [[ $2 == spare ]]; else [[ $2 == session ]]; fi &&
+            echo "${p#/proc/}"
+    done
+    return 0
+}
+sessions_of() { _mm_children_of "$1" session; }
+spare_of() { _mm_children_of "$1" spare; }
+has_spare() { [[ -n $(spare_of "$1") ]]; }
 
 vm_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
 
